@@ -1,0 +1,273 @@
+package costack
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/costack-dev/costack/internal/running"
+	"github.com/costack-dev/costack/sharedstack"
+)
+
+// Status is where a coroutine is in its life.
+type Status uint8
+
+const (
+	// Suspended: created and not yet resumed, or suspended in Yield.
+	Suspended Status = iota
+	// Running: its body is executing.
+	Running
+	// Normal: its body has resumed another coroutine and waits for it to
+	// yield or end.
+	Normal
+	// Dead: its body returned, panicked, exited or was closed.
+	Dead
+)
+
+func (s Status) String() string {
+	switch s {
+	case Suspended:
+		return "suspended"
+	case Running:
+		return "running"
+	case Normal:
+		return "normal"
+	case Dead:
+		return "dead"
+	}
+	return fmt.Sprintf("Status(%d)", uint8(s))
+}
+
+var (
+	// ErrDead is returned by Resume of a coroutine whose body has returned,
+	// panicked, exited or been closed.
+	ErrDead = errors.New("costack: resume of a dead coroutine")
+	// ErrRunning is returned by Resume and Close of a coroutine that is
+	// running or normal, such as a coroutine resuming itself.
+	ErrRunning = errors.New("costack: coroutine is running")
+)
+
+// PanicError is the error Resume and Close return when a coroutine body (or,
+// for Close, one of its deferred calls) panics. The coroutine is then dead.
+type PanicError struct {
+	// Value is the value the body panicked with.
+	Value any
+	// Stack is the trace of the panicking coroutine's goroutine, taken while
+	// the coroutine's frames were still on it.
+	Stack []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("costack: coroutine panicked: %v", e.Value)
+}
+
+// Unwrap returns the panic value when it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// core is the part of a coroutine that does not depend on its value types.
+type core struct {
+	running.Co
+	co *sharedstack.Coroutine
+}
+
+// Coroutine is a stackful coroutine whose body receives values of type In
+// from Resume and passes values of type Out back through Yield and its
+// return value.
+//
+// The body runs on the goroutine that calls Resume, as a nested call; while
+// it is suspended, the engine holds only its saved state (see Footprint). A
+// Coroutine is not safe for concurrent use: resume it from one goroutine at
+// a time, although successive resumes may come from different goroutines.
+type Coroutine[In, Out any] struct {
+	s *state[In, Out]
+}
+
+// state is everything a coroutine's body may reach. The handle (Coroutine)
+// stays outside it, so that a handle dropped while its coroutine is
+// suspended can be noticed and the coroutine closed.
+type state[In, Out any] struct {
+	core
+	in   In
+	out  Out
+	y    Yielder[In, Out]
+	body func(y *Yielder[In, Out], in In) Out
+}
+
+// Yielder is the coroutine's side of the conversation: its body calls Yield
+// to pass a value out and wait for the next Resume.
+type Yielder[In, Out any] struct {
+	s *state[In, Out]
+}
+
+// New returns a suspended coroutine running body. Nothing runs until the
+// first Resume, whose argument becomes the body's in.
+//
+// A coroutine that becomes unreachable while suspended is closed by a
+// runtime cleanup, as if Close had been called: its pending deferred calls
+// run on the runtime's cleanup goroutine. A body that refers to its own
+// Coroutine keeps it reachable, and is never closed this way.
+func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, Out] {
+	if body == nil {
+		panic("costack: New with a nil body")
+	}
+	s := &state[In, Out]{body: body}
+	s.y.s = s
+	s.co = sharedstack.New(s.run)
+	return handle(s)
+}
+
+// newOn is New on a given engine, for tests that compare the engines in one
+// process.
+func newOn[In, Out any](k sharedstack.Kind, body func(y *Yielder[In, Out], in In) Out) (*Coroutine[In, Out], error) {
+	s := &state[In, Out]{body: body}
+	s.y.s = s
+	co, err := sharedstack.NewOn(k, s.run)
+	if err != nil {
+		return nil, err
+	}
+	s.co = co
+	return handle(s), nil
+}
+
+func handle[In, Out any](s *state[In, Out]) *Coroutine[In, Out] {
+	c := &Coroutine[In, Out]{s: s}
+	runtime.AddCleanup(c, closeDropped, &s.core)
+	return c
+}
+
+func closeDropped(c *core) {
+	if c.Status == running.Suspended {
+		c.enter(true)
+	}
+}
+
+// run is the body as the engine sees it. It runs on the goroutine that
+// executes the body: the resumer's (native engine) or a goroutine of the
+// coroutine's own (portable engine).
+func (s *state[In, Out]) run() {
+	s.BodyStarted()
+	defer s.BodyEnded()
+	s.out = s.body(&s.y, s.in)
+}
+
+// Resume runs the coroutine until its body yields or ends. The first
+// Resume's in is the body's argument; each later one is what the pending
+// Yield returns. It returns the yielded value with done == false, or the
+// body's result with done == true.
+//
+// Resume of a dead coroutine returns ErrDead; of a running or normal one
+// (one that is on the stack already), ErrRunning. If the body panics, the
+// coroutine is dead and err is a *PanicError. If the body calls
+// runtime.Goexit, the coroutine is dead and the calling goroutine exits too,
+// as it would had the body been a plain call.
+func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
+	s := c.s
+	switch Status(s.Status) {
+	case Dead:
+		return out, true, ErrDead
+	case Running, Normal:
+		return out, false, ErrRunning
+	}
+	s.in = in
+	outcome, p := s.enter(false)
+	if outcome == sharedstack.Yielded {
+		out, s.out = s.out, out
+		return out, false, nil
+	}
+	out, s.out = s.out, out
+	s.in = *new(In)
+	return out, true, panicError(p)
+}
+
+// enter resumes the engine coroutine, keeping the statuses of it and of its
+// parent right whatever happens in the body, including runtime.Goexit.
+func (c *core) enter(closing bool) (outcome sharedstack.Outcome, p *sharedstack.Panic) {
+	f := c.Enter()
+	defer func() {
+		if outcome == sharedstack.Yielded {
+			c.Exit(f, running.Suspended)
+		} else {
+			c.Exit(f, running.Dead)
+		}
+	}()
+	if closing {
+		return sharedstack.Returned, c.co.Close()
+	}
+	return c.co.Resume()
+}
+
+func panicError(p *sharedstack.Panic) error {
+	if p == nil {
+		return nil
+	}
+	return &PanicError{Value: p.Value, Stack: p.Stack}
+}
+
+// Yield passes out to the Resume that is running the coroutine, suspends the
+// body, and returns the in of the Resume that continues it.
+//
+// Yield must be called by the coroutine's own body while it is running: a
+// Yielder used after its coroutine ended, from inside another coroutine's
+// body, or from another goroutine panics. If the coroutine is closed while
+// suspended, Yield does not return; the body unwinds running its deferred
+// calls (a deferred recover sees a value for which IsClosing is true).
+func (y *Yielder[In, Out]) Yield(out Out) In {
+	s := y.s
+	s.CheckYield()
+	s.out = out
+	closing := s.co.Yield()
+	s.Resumed()
+	if closing {
+		s.co.Unwind()
+	}
+	in := s.in
+	s.in = *new(In)
+	return in
+}
+
+// IsClosing reports whether a value recovered inside a coroutine body is the
+// one Close uses to unwind it. A body that recovers it should return; if it
+// yields again instead, it is unwound again.
+func IsClosing(recovered any) bool { return sharedstack.IsUnwind(recovered) }
+
+// Status reports where the coroutine is in its life.
+func (c *Coroutine[In, Out]) Status() Status { return Status(c.s.Status) }
+
+// Close ends a suspended coroutine: its pending Yield does not return, and
+// the body unwinds, running its deferred calls innermost first. The
+// coroutine is then dead. Close returns a *PanicError if a deferred call
+// panicked. Closing a dead coroutine, or one that never ran (its body then
+// never runs), returns nil; closing a running or normal coroutine returns
+// ErrRunning.
+func (c *Coroutine[In, Out]) Close() error {
+	s := c.s
+	switch Status(s.Status) {
+	case Dead:
+		return nil
+	case Running, Normal:
+		return ErrRunning
+	}
+	_, p := s.enter(true)
+	s.in, s.out = *new(In), *new(Out)
+	return panicError(p)
+}
+
+// Footprint reports the bytes the engine holds for the coroutine right now:
+// for a suspended coroutine, its saved state and bookkeeping, not the objects
+// its body refers to.
+func (c *Coroutine[In, Out]) Footprint() int {
+	s := c.s
+	n := sizeofState[In, Out]() + s.co.Footprint()
+	if Status(s.Status) == Dead {
+		return sizeofState[In, Out]()
+	}
+	return n
+}
+
+// Engine describes the engine that runs coroutines in this process. It
+// begins with "native" or "portable", followed by a detail in parentheses,
+// e.g. "portable (race detector)".
+func Engine() string { return sharedstack.Engine() }

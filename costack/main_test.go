@@ -1,0 +1,25 @@
+package costack
+
+import (
+	"os"
+	"runtime"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package if a test leaves a goroutine behind. Dropped
+// suspended coroutines are closed by runtime cleanups, which need a GC to
+// run, so collect twice before looking (goleak then retries for a while).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		runtime.GC()
+		runtime.GC()
+		if err := goleak.Find(); err != nil {
+			os.Stderr.WriteString("goleak: " + err.Error() + "\n")
+			code = 1
+		}
+	}
+	os.Exit(code)
+}

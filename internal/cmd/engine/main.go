@@ -1,0 +1,11 @@
+// Command engine prints the engine costack selects in this environment, for
+// CI logs.
+package main
+
+import (
+	"fmt"
+
+	"github.com/costack-dev/costack/costack"
+)
+
+func main() { fmt.Println(costack.Engine()) }

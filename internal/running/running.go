@@ -1,0 +1,125 @@
+// Package running keeps track of which coroutine is running on which
+// goroutine: the bookkeeping behind costack's statuses (running, normal),
+// its Yield misuse checks, and interop's no-yield guard.
+package running
+
+import "github.com/costack-dev/costack/internal/gls"
+
+// Statuses, as costack.Status reports them.
+const (
+	Suspended uint8 = iota
+	Running
+	Normal
+	Dead
+)
+
+// Co is the engine-independent state of one coroutine.
+type Co struct {
+	Status uint8
+	// parent is the coroutine that resumed this one, while this one is on
+	// the stack.
+	parent *Co
+	// bodyG is the goroutine the body runs on while it is on the stack.
+	bodyG uintptr
+	// noYield counts calls in progress in this coroutine's body that must
+	// not yield (interop.Call).
+	noYield int
+}
+
+type goroutine struct {
+	// current is the innermost coroutine on the stack of this goroutine
+	// whose body is running, or nil.
+	current *Co
+}
+
+var goroutines gls.Table[goroutine]
+
+// Current returns the innermost running coroutine on the calling goroutine,
+// or nil when the caller is not inside a coroutine body.
+func Current() *Co { return goroutines.Get().current }
+
+// Frame is what Enter saved, for Exit to restore.
+type Frame struct {
+	g      *goroutine
+	parent *Co
+}
+
+// Enter marks c as running on the calling goroutine (the resumer), and the
+// coroutine that was running there, if any, as normal.
+func (c *Co) Enter() Frame {
+	g := goroutines.Get()
+	parent := g.current
+	if parent != nil {
+		parent.Status = Normal
+	}
+	c.parent = parent
+	c.Status = Running
+	g.current = c
+	return Frame{g, parent}
+}
+
+// Exit undoes Enter once the resume has ended; status is c's new status.
+func (c *Co) Exit(f Frame, status uint8) {
+	f.g.current = f.parent
+	if f.parent != nil {
+		f.parent.Status = Running
+	}
+	c.parent = nil
+	c.bodyG = 0
+	c.Status = status
+}
+
+// BodyStarted is called by the body's bottom frame, on the goroutine that
+// runs the body. On the native engine that is the resumer, already marked
+// by Enter; on the portable engine it is the coroutine's own goroutine.
+func (c *Co) BodyStarted() {
+	goroutines.Get().current = c
+	c.bodyG = gls.ID()
+}
+
+// BodyEnded is called when the body's bottom frame ends, on the goroutine
+// that ran the body last (it may not be the one that started it).
+func (c *Co) BodyEnded() {
+	if g := goroutines.Get(); g.current == c {
+		g.current = nil
+	}
+}
+
+// Resumed is called after a suspended body continues, on the goroutine
+// that runs it.
+func (c *Co) Resumed() { c.bodyG = gls.ID() }
+
+// CheckYield panics unless c may yield now: it must be running (not
+// resuming another coroutine), on the goroutine that runs its body, and not
+// inside a no-yield call.
+func (c *Co) CheckYield() {
+	switch {
+	case c.Status == Normal:
+		panic("costack: Yield of a coroutine that is resuming another coroutine: a Yielder must be used only by its own coroutine's body")
+	case c.Status == Suspended:
+		panic("costack: Yield of a suspended coroutine: a Yielder must not be kept past its body")
+	case c.Status == Dead:
+		panic("costack: Yield of a dead coroutine: a Yielder must not be kept past its body")
+	case gls.ID() != c.bodyG:
+		panic("costack: Yield from another goroutine than the one running the coroutine's body")
+	case c.noYield != 0:
+		panic("costack: Yield inside interop.Call: code run by interop.Call must not yield")
+	}
+}
+
+// Busy reports whether c must not be resumed or closed now because it is
+// on a stack.
+func (c *Co) Busy() bool { return c.Status == Running || c.Status == Normal }
+
+// NoYield runs fn with yielding forbidden for the coroutine running on the
+// calling goroutine (if any). Coroutines that fn resumes may yield.
+func NoYield(fn func()) {
+	c := Current()
+	if c == nil {
+		fn()
+		return
+	}
+	c.noYield++
+	defer func() { c.noYield-- }()
+	fn()
+}

@@ -1,0 +1,22 @@
+// Package sharedstack is the engine under package costack: it runs a coroutine
+// body as a nested call on the stack of whichever goroutine resumes it, and
+// suspends it by saving its live frames.
+//
+// Two implementations sit behind one small internal interface (impl):
+//
+//   - native: the body's frames live on the resumer's goroutine stack; on yield
+//     the live region of that stack is copied into a compact image and on resume
+//     it is copied back and relocated. Available where a native implementation
+//     exists for the platform and Go version and its self-check passes.
+//   - portable: the body runs on the runtime's own coroutine switch (what
+//     iter.Pull uses). Always correct; the fallback, the choice under the race
+//     detector, and the oracle the native engine is tested against.
+//
+// The engine is chosen once, at first use, in selectEngine. The environment
+// variable COSTACK_ENGINE=native|portable overrides the default; an engine that
+// is not available is reported by [Engine], never a crash.
+//
+// This package transfers control only. Values travel through memory the caller
+// owns (package costack keeps them in its coroutine state), so the engine never
+// boxes them.
+package sharedstack

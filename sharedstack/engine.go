@@ -1,0 +1,121 @@
+package sharedstack
+
+import (
+	"os"
+	"runtime"
+	"sync"
+)
+
+// Kind names an engine implementation.
+type Kind uint8
+
+const (
+	// Portable is the engine built on the runtime's coroutine switch.
+	Portable Kind = iota
+	// Native is the shared-stack copying engine.
+	Native
+)
+
+func (k Kind) String() string {
+	if k == Native {
+		return "native"
+	}
+	return "portable"
+}
+
+// impl is what an engine provides for one coroutine.
+type impl interface {
+	// resume transfers control into c. On the first call it starts c.run as
+	// a nested call; later it continues c where it suspended. It returns when
+	// c suspends or c.run has returned.
+	resume(c *Coroutine)
+	// suspend is called on c's own stack (from Coroutine.Yield) and returns
+	// when c is resumed again.
+	suspend(c *Coroutine)
+	// footprint reports the bytes the engine holds for c right now, beyond
+	// the Coroutine struct itself.
+	footprint() int
+	// release frees what the engine holds once c.run has returned.
+	release()
+}
+
+// engine is one implementation, as registered by its platform files.
+type engine struct {
+	kind Kind
+	// detail is shown after the kind in Engine(), e.g. "linux/amd64 go1.26".
+	detail string
+	// probe validates every assumption the engine makes about the running
+	// program. It runs once, at first use; a non-nil error means the engine
+	// must not be used and says why.
+	probe func() error
+	// newImpl returns the engine state for a new coroutine.
+	newImpl func() impl
+}
+
+// nativeEngine is set by the init of a platform file that has a native
+// implementation; nativeUnavailable explains its absence otherwise.
+var (
+	nativeEngine      *engine
+	nativeUnavailable = "no native implementation for " + runtime.GOOS + "/" + runtime.GOARCH
+)
+
+var portableEngine = &engine{
+	kind:    Portable,
+	newImpl: newPortable,
+}
+
+type selection struct {
+	active    *engine
+	desc      string
+	nativeErr error
+}
+
+var selectOnce = sync.OnceValue(selectEngine)
+
+// selectEngine is the one place where the engine is chosen.
+func selectEngine() selection {
+	var nativeErr error
+	if nativeEngine == nil {
+		nativeErr = unavailableError(nativeUnavailable)
+	} else if err := nativeEngine.probe(); err != nil {
+		nativeErr = err
+	}
+	want := os.Getenv("COSTACK_ENGINE")
+	switch {
+	case want == "portable":
+		return selection{portableEngine, "portable (COSTACK_ENGINE=portable)", nativeErr}
+	case nativeErr == nil && (want == "" || want == "native"):
+		return selection{nativeEngine, "native (" + nativeEngine.detail + ")", nil}
+	case want != "" && want != "native":
+		return selection{portableEngine, "portable (unknown COSTACK_ENGINE=" + want + "; native: " + describe(nativeErr) + ")", nativeErr}
+	default:
+		return selection{portableEngine, "portable (" + nativeErr.Error() + ")", nativeErr}
+	}
+}
+
+func describe(err error) string {
+	if err == nil {
+		return "available"
+	}
+	return err.Error()
+}
+
+type unavailableError string
+
+func (e unavailableError) Error() string { return string(e) }
+
+// Engine describes the engine new coroutines use: it begins with "native" or
+// "portable", followed by a short detail in parentheses.
+func Engine() string { return selectOnce().desc }
+
+// Default returns the kind of engine New uses.
+func Default() Kind { return selectOnce().active.kind }
+
+// Available reports whether an engine kind can be used in this process, and
+// if not, why.
+func Available(k Kind) error {
+	if k == Portable {
+		return nil
+	}
+	return selectOnce().nativeErr
+}
