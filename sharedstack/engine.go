@@ -42,7 +42,7 @@ type impl interface {
 // engine is one implementation, as registered by its platform files.
 type engine struct {
 	kind Kind
-	// detail is shown after the kind in Engine(), e.g. "linux/amd64 go1.26".
+	// detail, if set, is added to the platform in Engine().
 	detail string
 	// probe validates every assumption the engine makes about the running
 	// program. It runs once, at first use; a non-nil error means the engine
@@ -72,6 +72,9 @@ type selection struct {
 
 var selectOnce = sync.OnceValue(selectEngine)
 
+// platform names what the engine decision depends on, for Engine().
+var platform = runtime.GOOS + "/" + runtime.GOARCH + " " + runtime.Version()
+
 // selectEngine is the one place where the engine is chosen.
 func selectEngine() selection {
 	var nativeErr error
@@ -83,13 +86,17 @@ func selectEngine() selection {
 	want := os.Getenv("COSTACK_ENGINE")
 	switch {
 	case want == "portable":
-		return selection{portableEngine, "portable (COSTACK_ENGINE=portable)", nativeErr}
+		return selection{portableEngine, "portable (" + platform + "; COSTACK_ENGINE=portable)", nativeErr}
 	case nativeErr == nil && (want == "" || want == "native"):
-		return selection{nativeEngine, "native (" + nativeEngine.detail + ")", nil}
+		desc := "native (" + platform
+		if nativeEngine.detail != "" {
+			desc += "; " + nativeEngine.detail
+		}
+		return selection{nativeEngine, desc + ")", nil}
 	case want != "" && want != "native":
-		return selection{portableEngine, "portable (unknown COSTACK_ENGINE=" + want + "; native: " + describe(nativeErr) + ")", nativeErr}
+		return selection{portableEngine, "portable (" + platform + "; unknown COSTACK_ENGINE=" + want + "; native: " + describe(nativeErr) + ")", nativeErr}
 	default:
-		return selection{portableEngine, "portable (" + nativeErr.Error() + ")", nativeErr}
+		return selection{portableEngine, "portable (" + platform + "; " + nativeErr.Error() + ")", nativeErr}
 	}
 }
 
@@ -105,7 +112,9 @@ type unavailableError string
 func (e unavailableError) Error() string { return string(e) }
 
 // Engine describes the engine new coroutines use: it begins with "native" or
-// "portable", followed by a short detail in parentheses.
+// "portable", followed in parentheses by the platform and Go version and, for
+// the portable engine, why it was chosen, e.g.
+// "portable (linux/amd64 go1.26.8; race detector)".
 func Engine() string { return selectOnce().desc }
 
 // Default returns the kind of engine New uses.

@@ -1,6 +1,7 @@
 package sharedstack
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 
@@ -12,7 +13,7 @@ func TestEngineSelectionFollowsEnv(t *testing.T) {
 	t.Setenv("COSTACK_ENGINE", "portable")
 	sel := selectEngine()
 	assert.Equal(t, Portable, sel.active.kind)
-	assert.Equal(t, "portable (COSTACK_ENGINE=portable)", sel.desc)
+	assert.Equal(t, "portable ("+platform+"; COSTACK_ENGINE=portable)", sel.desc)
 
 	t.Setenv("COSTACK_ENGINE", "bogus")
 	sel = selectEngine()
@@ -35,7 +36,7 @@ func TestEngineSelectionFollowsEnv(t *testing.T) {
 
 func TestEngineString(t *testing.T) {
 	e := Engine()
-	assert.True(t, strings.HasPrefix(e, Default().String()+" ("), e)
+	assert.True(t, strings.HasPrefix(e, Default().String()+" ("+runtime.GOOS+"/"+runtime.GOARCH+" "+runtime.Version()), e)
 	assert.NoError(t, Available(Portable))
 }
 
