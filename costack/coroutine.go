@@ -179,6 +179,11 @@ func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
 	}
 	out, s.out = s.out, out
 	s.in = *new(In)
+	if p != nil {
+		// The body panicked: it has no result. s.out may hold the value
+		// of a Yield that panicked (the native engine refusing it).
+		out = *new(Out)
+	}
 	return out, true, panicError(p)
 }
 

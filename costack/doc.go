@@ -18,18 +18,46 @@
 //
 // # Misuse
 //
-// Misuse never corrupts state. It gets an error where the API returns one
-// and a panic with a message naming the rule otherwise:
+// Misuse never corrupts state: the coroutines involved stay usable, and
+// statuses stay right. It gets an error where the API returns one, and
+// otherwise a panic whose message begins "costack: " and names the rule. A
+// panic raised in a body is that body's panic: the Resume running it
+// returns a *PanicError. Pinned by misuse_test.go, on every engine:
 //
-//   - Resume of a dead coroutine: ErrDead.
-//   - Resume of a running or normal coroutine (a coroutine resuming itself or
-//     one of the coroutines that resumed it): ErrRunning.
-//   - Close of a running or normal coroutine: ErrRunning.
-//   - Yield through a Yielder whose coroutine is suspended or dead (kept
-//     past its body), that is resuming another coroutine (used from another
-//     coroutine's body), or from another goroutine than the one running the
-//     body: panic.
-//   - Yield inside interop.Call: panic naming interop.Call.
-//   - runtime.Goexit in a body: not misuse; the coroutine is dead and the
-//     resuming goroutine exits, as if the body were a plain call.
+//   - Resume of a dead coroutine (returned, panicked, closed, or closed
+//     before its first Resume): ErrDead, with done == true.
+//   - Resume of a running or normal coroutine (itself, or a coroutine that
+//     is resuming it): ErrRunning, with done == false; the body goes on.
+//   - Close of a running or normal coroutine: ErrRunning; the body goes on.
+//     Close of a dead coroutine: nil.
+//   - Yield through the Yielder of a dead coroutine (kept past its body):
+//     panic "Yield of a dead coroutine".
+//   - Yield through the Yielder of a suspended coroutine (from outside, or
+//     from another coroutine's body): panic "Yield of a suspended coroutine".
+//   - Yield through the Yielder of a coroutine that is resuming another one
+//     (from that other coroutine's body): panic "Yield of a coroutine that is
+//     resuming another coroutine".
+//   - Yield from another goroutine than the one running the body: panic
+//     "Yield from another goroutine" (on that goroutine).
+//   - Yield inside interop.Call: panic "Yield inside interop.Call".
+//   - New with a nil body: panic.
+//   - runtime.Goexit in a body is not misuse: the coroutine is dead, the
+//     deferred calls of the body, of every coroutine that resumed it, and of
+//     the resuming goroutine run innermost first, and that goroutine exits.
+//
+// Yield is an ordinary yield on the portable engine in the cases below; the
+// native engine may refuse it instead, with a panic saying the yield "is not
+// supported on the native engine" (so Resume returns a *PanicError and the
+// coroutine is dead, its deferred calls run), never a crash:
+//
+//   - Yield in a deferred call while the body panics (also after a recover
+//     in that call).
+//   - Yield in a deferred call while the body exits through runtime.Goexit.
+//     A refusal here is a panic during Goexit: it is recovered at the bottom
+//     of the body and the exit goes on, so the resuming goroutine exits and
+//     Resume reports nothing.
+//   - Yield inside a function called through reflect.Value.Call or made by
+//     reflect.MakeFunc.
+//   - Yield while a non-open-coded defer is pending or running (a defer in
+//     a loop, more than 8 defers in a function, a build with -N).
 package costack

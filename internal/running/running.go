@@ -16,6 +16,9 @@ const (
 // Co is the engine-independent state of one coroutine.
 type Co struct {
 	Status uint8
+	// Tag is the owner's: costack marks the Co of a scheduler task with it,
+	// to find the task from Current. It fits in Status's padding.
+	Tag uint8
 	// parent is the coroutine that resumed this one, while this one is on
 	// the stack.
 	parent *Co
@@ -28,15 +31,16 @@ type Co struct {
 
 type goroutine struct {
 	// current is the innermost coroutine on the stack of this goroutine
-	// whose body is running, or nil.
-	current *Co
+	// whose body is running, or nil. It is a plain pointer except under the
+	// race detector (see current_race.go).
+	current currentCo
 }
 
 var goroutines gls.Table[goroutine]
 
 // Current returns the innermost running coroutine on the calling goroutine,
 // or nil when the caller is not inside a coroutine body.
-func Current() *Co { return goroutines.Get().current }
+func Current() *Co { return goroutines.Get().current.load() }
 
 // Frame is what Enter saved, for Exit to restore.
 type Frame struct {
@@ -48,19 +52,19 @@ type Frame struct {
 // coroutine that was running there, if any, as normal.
 func (c *Co) Enter() Frame {
 	g := goroutines.Get()
-	parent := g.current
+	parent := g.current.load()
 	if parent != nil {
 		parent.Status = Normal
 	}
 	c.parent = parent
 	c.Status = Running
-	g.current = c
+	g.current.store(c)
 	return Frame{g, parent}
 }
 
 // Exit undoes Enter once the resume has ended; status is c's new status.
 func (c *Co) Exit(f Frame, status uint8) {
-	f.g.current = f.parent
+	f.g.current.store(f.parent)
 	if f.parent != nil {
 		f.parent.Status = Running
 	}
@@ -73,15 +77,15 @@ func (c *Co) Exit(f Frame, status uint8) {
 // runs the body. On the native engine that is the resumer, already marked
 // by Enter; on the portable engine it is the coroutine's own goroutine.
 func (c *Co) BodyStarted() {
-	goroutines.Get().current = c
+	goroutines.Get().current.store(c)
 	c.bodyG = gls.ID()
 }
 
 // BodyEnded is called when the body's bottom frame ends, on the goroutine
 // that ran the body last (it may not be the one that started it).
 func (c *Co) BodyEnded() {
-	if g := goroutines.Get(); g.current == c {
-		g.current = nil
+	if g := goroutines.Get(); g.current.load() == c {
+		g.current.store(nil)
 	}
 }
 
