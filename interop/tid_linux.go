@@ -1,0 +1,7 @@
+package interop
+
+import "syscall"
+
+// osThreadID returns the id of the OS thread running the caller, or -1
+// where there is none to be had cheaply.
+func osThreadID() int { return syscall.Gettid() }

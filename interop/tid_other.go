@@ -1,0 +1,7 @@
+//go:build !linux
+
+package interop
+
+// osThreadID returns the id of the OS thread running the caller, or -1
+// where there is none to be had cheaply.
+func osThreadID() int { return -1 }
