@@ -1,0 +1,26 @@
+// Package bench holds costack's benchmarks.
+//
+// The side-by-side report — costack on the native and on the portable
+// engine, iter.Pull and goroutines with channels, as one table with ratios
+// and PNG charts — is a command:
+//
+//	go run ./bench/cmd/costack-bench          # full report, a few minutes
+//	go run ./bench/cmd/costack-bench -quick   # under a minute
+//
+// It writes the table to stdout, progress to stderr, PNG charts into
+// ./costack-report (-out) and, with -json FILE, every value as JSON; -from
+// FILE re-renders a saved run, and -best shows the fastest timed run of each
+// cell instead of the median, the steadier figure on a busy machine.
+//
+// The same workloads (package bench/internal/workload) are also go test
+// benchmarks in this package, for benchstat. The costack engine is chosen
+// per process, so compare the engines with two runs:
+//
+//	COSTACK_ENGINE=native   go test -run '^$' -bench . -count 10 ./bench > native.txt
+//	COSTACK_ENGINE=portable go test -run '^$' -bench . -count 10 ./bench > portable.txt
+//	benchstat native.txt portable.txt
+//
+// Sub-benchmark names are key=value pairs (impl=costack|iter.Pull|goroutine,
+// depth=, n=), so benchstat can also compare the implementations within one
+// run: benchstat -col /impl native.txt.
+package bench
