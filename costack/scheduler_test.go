@@ -758,3 +758,39 @@ func TestSchedulerWaitingTasksAreNotPolled(t *testing.T) {
 	s.Tick()
 	assert.Equal(t, n+n/3, resumes)
 }
+
+// Cancelling tasks that are queued by their Yield must not hand them to two
+// workers in one tick (once seen as "Close of a coroutine that is running").
+func TestSchedulerCancelQueuedTasksWithTwoWorkers(t *testing.T) {
+	for range 20 {
+		s := NewScheduler(Workers(2))
+		var tasks []*Task
+		ran := make([]int, 64)
+		for i := range 64 {
+			tasks = append(tasks, s.Go(func(tk *Task) {
+				for {
+					ran[i]++
+					tk.Yield()
+				}
+			}))
+		}
+		s.Tick()
+		for i := 0; i < len(tasks); i += 2 {
+			tasks[i].Cancel()
+		}
+		s.Tick()
+		s.Tick()
+		for i, tk := range tasks {
+			if i%2 == 0 {
+				assert.True(t, tk.Done(), "cancelled task %d", i)
+				assert.NoError(t, tk.Err())
+				assert.Equal(t, 1, ran[i])
+			} else {
+				assert.False(t, tk.Done())
+				assert.Equal(t, 3, ran[i])
+			}
+		}
+		s.Close()
+		assert.Zero(t, s.Len())
+	}
+}
