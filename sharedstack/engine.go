@@ -80,8 +80,13 @@ func selectEngine() selection {
 	var nativeErr error
 	if nativeEngine == nil {
 		nativeErr = unavailableError(nativeUnavailable)
-	} else if err := nativeEngine.probe(); err != nil {
-		nativeErr = err
+	} else {
+		// The probe runs on a goroutine of its own: what it checks must
+		// not depend on the caller's frames (a caller with pending defer
+		// records, say, would make it fail for the whole process).
+		done := make(chan error)
+		go func() { done <- nativeEngine.probe() }()
+		nativeErr = <-done
 	}
 	want := os.Getenv("COSTACK_ENGINE")
 	switch {
