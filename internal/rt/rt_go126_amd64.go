@@ -1,0 +1,239 @@
+//go:build linux && amd64 && go1.26 && !go1.27 && !race
+
+package rt
+
+import (
+	"unsafe"
+)
+
+// Constants of cmd/internal/objabi and internal/abi, Go 1.26.
+const (
+	PCDataStackMapIndex = 1
+
+	FuncDataArgsPointerMaps    = 0
+	FuncDataLocalsPointerMaps  = 1
+	FuncDataStackObjects       = 2
+	FuncDataOpenCodedDeferInfo = 4
+
+	FlagTopFrame = 1
+	FlagSPWrite  = 2
+	FlagAsm      = 4
+
+	// ArgsSizeUnknown marks functions whose argument frame is described
+	// elsewhere (reflect.makeFuncStub, reflect.methodValueCall).
+	ArgsSizeUnknown = -0x80000000
+
+	PtrSize = 8
+)
+
+// funcInfo mirrors runtime.funcInfo: {*_func, *moduledata}.
+type funcInfo struct {
+	fn    unsafe.Pointer
+	datap unsafe.Pointer
+}
+
+// findfunc is pushed by the runtime (symtab.go: //go:linkname findfunc).
+//
+//go:linkname findfunc runtime.findfunc
+//go:noescape
+func findfunc(pc uintptr) funcInfo
+
+// Offsets into runtime._func (Go 1.26).
+const (
+	funcEntryOff  = 0
+	funcArgs      = 8
+	funcPCSP      = 16
+	funcNPCData   = 28
+	funcFuncID    = 40
+	funcFlag      = 41
+	funcNFuncData = 43
+	funcSize      = 44
+)
+
+// Offsets into runtime.moduledata (Go 1.26). Go 1.27 adds fields before
+// rodata and gofunc: a new version needs its own file.
+const (
+	modPCTab    = 80  // pctab []byte
+	modText     = 176 // text uintptr
+	modRodata   = 312 // rodata uintptr
+	modGofunc   = 320 // gofunc uintptr
+	modEpclntab = 328 // epclntab uintptr
+)
+
+// Func is one function's runtime record.
+type Func struct{ fi funcInfo }
+
+// FindFunc returns the record of the function containing pc; Valid reports
+// whether there is one.
+func FindFunc(pc uintptr) Func { return Func{findfunc(pc)} }
+
+// Valid reports whether f describes a function.
+func (f Func) Valid() bool { return f.fi.fn != nil }
+
+func (f Func) u32(off uintptr) uint32 { return *(*uint32)(unsafe.Add(f.fi.fn, off)) }
+func (f Func) u8(off uintptr) uint8   { return *(*uint8)(unsafe.Add(f.fi.fn, off)) }
+func (f Func) mod(off uintptr) uintptr {
+	return *(*uintptr)(unsafe.Add(f.fi.datap, off))
+}
+
+// Entry is the function's first instruction.
+func (f Func) Entry() uintptr { return f.mod(modText) + uintptr(f.u32(funcEntryOff)) }
+
+// Args is the size of the argument frame (ArgsSizeUnknown for reflect stubs).
+func (f Func) Args() int32 { return int32(f.u32(funcArgs)) }
+
+// Flag is the abi.FuncFlag byte.
+func (f Func) Flag() uint8 { return f.u8(funcFlag) }
+
+// FuncID is the abi.FuncID byte.
+func (f Func) FuncID() uint8 { return f.u8(funcFuncID) }
+
+// Rodata is the module's rodata base (stack-object pointer masks are
+// offsets from it).
+func (f Func) Rodata() uintptr { return f.mod(modRodata) }
+
+// InFuncData reports whether p lies in the module's funcdata range, as the
+// runtime's stackObjectRecord.gcdata requires of a record.
+func (f Func) InFuncData(p unsafe.Pointer) bool {
+	return f.mod(modGofunc) <= uintptr(p) && uintptr(p) < f.mod(modEpclntab)
+}
+
+// pcvalue decodes the pc-value table at off (an offset into the module's
+// pctab) at targetpc, exactly as runtime.pcvalue: the value starts at -1 at
+// the entry; each step is a zig-zag uvarint value delta and a uvarint pc
+// delta (quantum 1); a zero value byte ends the table except on the first
+// step. ok is false when off is 0 (no table) or targetpc is not covered.
+func (f Func) pcvalue(off uint32, targetpc uintptr) (val int32, ok bool) {
+	if off == 0 {
+		return -1, false
+	}
+	tab := *(*[]byte)(unsafe.Add(f.fi.datap, modPCTab))
+	if int(off) >= len(tab) {
+		return -1, false
+	}
+	p := tab[off:]
+	entry := f.Entry()
+	pc := entry
+	val = -1
+	for first := true; ; first = false {
+		if len(p) == 0 {
+			return -1, false
+		}
+		uv, n := uvarint(p)
+		if uv == 0 && !first {
+			return -1, false
+		}
+		val += int32(-(uv & 1) ^ (uv >> 1))
+		p = p[n:]
+		if len(p) == 0 {
+			return -1, false
+		}
+		pcd, m := uvarint(p)
+		p = p[m:]
+		pc += uintptr(pcd)
+		if targetpc < pc {
+			return val, true
+		}
+	}
+}
+
+func uvarint(p []byte) (v uint32, n int) {
+	var shift uint
+	for n < len(p) && n < 5 {
+		b := p[n]
+		n++
+		v |= uint32(b&0x7F) << shift
+		if b&0x80 == 0 {
+			return v, n
+		}
+		shift += 7
+	}
+	return v, n
+}
+
+// SPDelta is the pcsp value at pc: how far SP is below the entry SP.
+func (f Func) SPDelta(pc uintptr) (int32, bool) { return f.pcvalue(f.u32(funcPCSP), pc) }
+
+// PCData is the value of pc-data table i at pc, -1 if there is none.
+func (f Func) PCData(i uint32, pc uintptr) int32 {
+	if i >= f.u32(funcNPCData) {
+		return -1
+	}
+	off := f.u32(funcSize + uintptr(i)*4)
+	v, _ := f.pcvalue(off, pc)
+	return v
+}
+
+// FuncData returns funcdata i, nil if there is none.
+func (f Func) FuncData(i uint8) unsafe.Pointer {
+	if i >= f.u8(funcNFuncData) {
+		return nil
+	}
+	off := f.u32(funcSize + uintptr(f.u32(funcNPCData))*4 + uintptr(i)*4)
+	if off == ^uint32(0) {
+		return nil
+	}
+	return unsafe.Add(nil, f.mod(modGofunc)+uintptr(off))
+}
+
+// StackMap mirrors runtime.stackmap: n bitmaps of nbit bits each.
+type StackMap struct {
+	N    int32
+	NBit int32
+	data [1]byte
+}
+
+// Bitmap returns bitmap i.
+func (m *StackMap) Bitmap(i int32) *byte {
+	return (*byte)(unsafe.Add(unsafe.Pointer(&m.data[0]), uintptr(i)*uintptr((m.NBit+7)>>3)))
+}
+
+// Bit reports bit i of a bitmap.
+func Bit(bm *byte, i int32) bool {
+	return *(*byte)(unsafe.Add(unsafe.Pointer(bm), i>>3))>>(i&7)&1 != 0
+}
+
+// StackObject mirrors runtime.stackObjectRecord.
+type StackObject struct {
+	Off       int32 // < 0: from varp; >= 0: from argp
+	Size      int32
+	PtrBytes  int32
+	GCDataOff uint32 // pointer mask at rodata + GCDataOff
+}
+
+// StackObjects returns the function's stack-object records.
+func (f Func) StackObjects() []StackObject {
+	p := f.FuncData(FuncDataStackObjects)
+	if p == nil {
+		return nil
+	}
+	n := *(*uintptr)(p)
+	return unsafe.Slice((*StackObject)(unsafe.Add(p, PtrSize)), n)
+}
+
+// G mirrors the prefix of runtime.g (Go 1.26).
+type G struct {
+	StackLo     uintptr
+	StackHi     uintptr
+	StackGuard0 uintptr
+	StackGuard1 uintptr
+	Panic       unsafe.Pointer // *_panic
+	Defer       *Defer         // *_defer
+}
+
+// Defer mirrors the prefix of runtime._defer (Go 1.26).
+type Defer struct {
+	Heap      bool
+	Rangefunc bool
+	SP        uintptr
+	PC        uintptr
+}
+
+// GetG returns the current goroutine's g.
+func GetG() *G
+
+// Offsets of the G fields, for assembly elsewhere.
+const (
+	GStackLo = unsafe.Offsetof(G{}.StackLo)
+	GStackHi = unsafe.Offsetof(G{}.StackHi)
+)

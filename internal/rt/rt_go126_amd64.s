@@ -1,0 +1,9 @@
+//go:build linux && amd64 && go1.26 && !go1.27 && !race
+
+#include "textflag.h"
+
+// func GetG() *G
+TEXT ·GetG(SB), NOSPLIT, $0-8
+	MOVQ (TLS), AX
+	MOVQ AX, ret+0(FP)
+	RET

@@ -1,0 +1,242 @@
+//go:build linux && amd64 && go1.26 && !go1.27 && !race
+
+#include "go_asm.h"
+#include "textflag.h"
+#include "funcdata.h"
+
+// The switch. Three rules make it invisible to the runtime (invariant I1):
+//
+//   - Every function here is NOSPLIT assembly: no stack check, no async
+//     preemption (the runtime never async-preempts assembly), so nothing
+//     can inspect or move the stack while it runs, and no Go code runs while
+//     the stack is half switched.
+//   - Only the two frameless leaves switchIn and switchOut write SP. They
+//     carry the SPWRITE flag, so they must never sit in a traceback below
+//     another frame: they call nothing, and a profiling signal that lands in
+//     them stops its traceback there (innermost SPWRITE frame), as the
+//     runtime does for its own gogo.
+//   - enter and yieldSwitch are ordinary frames with stack maps
+//     (NO_LOCAL_POINTERS; args maps from their Go declarations) that write
+//     no SP, so tracebacks, panics, Goexit, the GC and the stack copier walk
+//     through them like any Go frame.
+//
+// Layout of a coroutine on the shared stack (addresses grow up):
+//
+//	resumer frames ...
+//	enter's frame          BP = base+16, locals [base, base+16): 0(SP) = n
+//	return PC into enter   at base-8   <- image top
+//	trampoline wrapper ... body ... Coroutine.Yield, suspend
+//	yieldSwitch frame      40 bytes
+//	return PC of the call to switchOut <- image bottom (SP in switchOut)
+
+// func enter(n *native) (again uintptr)
+TEXT ·enter(SB), NOSPLIT, $16-16
+	NO_LOCAL_POINTERS
+	MOVQ n+0(FP), AX
+	// The outermost coroutine frame's argument lives here, in our frame:
+	// it must hold n on every resume, not only the first.
+	MOVQ AX, 0(SP)
+	MOVQ (TLS), CX
+	MOVQ CX, native_resumer(AX)
+	MOVQ native_size(AX), DX
+	TESTQ DX, DX
+	JNZ resume
+	// base = SP. Keep it as a distance from the stack top (I4): the
+	// runtime's stack copier preserves that distance when the stack moves
+	// while the coroutine runs.
+	MOVQ const_gStackHi(CX), BX
+	SUBQ SP, BX
+	MOVQ BX, native_baseOff(AX)
+	CALL ·trampoline(SB)
+	// The coroutine returned, or switchOut returned here on its behalf
+	// (the image's top word is this return address).
+	MOVQ $0, again+8(FP)
+	RET
+
+resume:
+	// The image goes to [SP-size, SP). It must leave the stack guard zone
+	// free; otherwise let the Go caller grow the stack and call again.
+	MOVQ SP, BX
+	SUBQ DX, BX
+	JCS noroom
+	SUBQ $const_stackMargin, BX
+	JCS noroom
+	CMPQ BX, const_gStackLo(CX)
+	JCS noroom
+	MOVQ const_gStackHi(CX), BX
+	SUBQ SP, BX
+	MOVQ BX, native_baseOff(AX)
+	// switchIn never returns here: it continues the coroutine, whose
+	// outermost return PC (restored at base-8) is the one after the CALL of
+	// trampoline above.
+	CALL ·switchIn(SB)
+	INT $3
+
+noroom:
+	MOVQ $1, again+8(FP)
+	RET
+
+// switchIn copies the image of n (AX) below base = its entry SP+8,
+// relocates it, and continues the coroutine at its yield site.
+TEXT ·switchIn(SB), NOSPLIT|NOFRAME, $0-0
+	LEAQ 8(SP), R8               // R8 = base
+	MOVQ native_size(AX), CX
+	MOVQ R8, DI
+	SUBQ CX, DI                  // DI = new bottom
+	MOVQ DI, R9
+	MOVQ native_buf(AX), SI
+	// [R9, base) = image (this overwrites our own return PC: we never
+	// return through it). Source and destination never overlap.
+	CMPQ CX, $1024
+	JAE  inRep
+inLoop32:
+	CMPQ CX, $32
+	JB   inTail
+	MOVOU (SI), X0
+	MOVOU 16(SI), X1
+	MOVOU X0, (DI)
+	MOVOU X1, 16(DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $32, CX
+	JMP  inLoop32
+inTail:
+	TESTQ CX, CX
+	JZ   inDone
+	MOVQ (SI), BX
+	MOVQ BX, (DI)
+	ADDQ $8, SI
+	ADDQ $8, DI
+	SUBQ $8, CX
+	JMP  inTail
+inRep:
+	SHRQ $3, CX
+	REP; MOVSQ
+inDone:
+
+	// Relocation (I3): delta = new bottom - old bottom; every slot listed by
+	// the shape (live pointer slots, all pointer words of stack objects,
+	// saved BPs) whose value lies in the old region [old, old+size) moves
+	// by delta, exactly as the runtime's adjustpointers. Same address:
+	// nothing to do.
+	MOVQ native_oldBottom(AX), R10
+	MOVQ R9, R11
+	SUBQ R10, R11                // R11 = delta
+	JZ   run
+	MOVQ native_size(AX), DX
+	MOVQ native_shape(AX), R12
+	MOVQ shape_reloc(R12), SI
+	MOVQ shape_reloc+8(R12), CX
+reloc:
+	TESTQ CX, CX
+	JZ   outer
+	MOVL (SI), BX
+	ADDQ $4, SI
+	DECQ CX
+	MOVQ (R9)(BX*1), R13
+	MOVQ R13, R15
+	SUBQ R10, R15
+	CMPQ R15, DX
+	JCC  reloc                   // outside the old region (unsigned compare)
+	ADDQ R11, R13
+	MOVQ R13, (R9)(BX*1)
+	JMP  reloc
+outer:
+	// The outermost frame's saved BP points at the entry frame, which is
+	// outside the image: point it at the current one (enter's BP = base+16).
+	MOVQ shape_outerBP(R12), BX
+	TESTQ BX, BX
+	JS   run
+	LEAQ 16(R8), R13
+	MOVQ R13, (R9)(BX*1)
+run:
+	XORPS X15, X15               // keep the ABIInternal zero register zero
+	MOVQ native_bpOff(AX), BX
+	LEAQ (R9)(BX*1), BP          // yieldSwitch's frame pointer
+	MOVQ R9, SP
+	RET                          // into yieldSwitch, after its CALL of switchOut
+
+// func yieldSwitch(n *native)
+TEXT ·yieldSwitch(SB), NOSPLIT, $24-8
+	NO_LOCAL_POINTERS
+	MOVQ n+0(FP), AX
+	MOVQ AX, 0(SP)
+	LEAQ -8(SP), BX              // the image bottom: where CALL pushes its PC
+	MOVQ BX, 8(SP)
+	MOVQ (TLS), BX               // g: heap-allocated, never moves
+	MOVQ BX, 16(SP)
+	// yieldPrepare walks the frames [bottom, base) with the stack maps and
+	// fills the retention list while they are still on the stack (I2). It
+	// is Go code: the stack may move under it, but the frame layout
+	// relative to the stack top does not.
+	CALL ·yieldPrepare(SB)
+	MOVQ n+0(FP), AX
+	CALL ·switchOut(SB)
+	// Resumed: switchIn returned here with the image restored.
+	RET
+
+// switchOut saves [SP, base) of n (AX) into its image buffer and returns to
+// the entry frame as if the outermost coroutine frame had returned.
+TEXT ·switchOut(SB), NOSPLIT|NOFRAME, $0-0
+	MOVQ (TLS), CX
+	MOVQ const_gStackHi(CX), DX
+	SUBQ native_baseOff(AX), DX  // DX = base
+	MOVQ SP, SI                  // SI = bottom
+	MOVQ DX, CX
+	SUBQ SI, CX                  // CX = size
+	CMPQ CX, native_size(AX)
+	JNE  bad                     // yieldPrepare saw another layout: impossible
+	MOVQ SI, native_oldBottom(AX)
+	MOVQ BP, BX
+	SUBQ SI, BX
+	MOVQ BX, native_bpOff(AX)
+	MOVQ native_buf(AX), DI      // off-heap block: no write barriers, never scanned
+	CMPQ CX, $1024
+	JAE  outRep
+outLoop32:
+	CMPQ CX, $32
+	JB   outTail
+	MOVOU (SI), X0
+	MOVOU 16(SI), X1
+	MOVOU X0, (DI)
+	MOVOU X1, 16(DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $32, CX
+	JMP  outLoop32
+outTail:
+	TESTQ CX, CX
+	JZ   outDone
+	MOVQ (SI), BX
+	MOVQ BX, (DI)
+	ADDQ $8, SI
+	ADDQ $8, DI
+	SUBQ $8, CX
+	JMP  outTail
+outRep:
+	SHRQ $3, CX
+	REP; MOVSQ
+outDone:
+	LEAQ 16(DX), BP              // enter's frame pointer
+	LEAQ -8(DX), SP              // the return PC into enter
+	RET
+bad:
+	INT $3
+
+// func enterPC() uintptr
+TEXT ·enterPC(SB), NOSPLIT, $0-8
+	LEAQ ·enter(SB), AX
+	MOVQ AX, ret+0(FP)
+	RET
+
+// func yieldSwitchPC() uintptr
+TEXT ·yieldSwitchPC(SB), NOSPLIT, $0-8
+	LEAQ ·yieldSwitch(SB), AX
+	MOVQ AX, ret+0(FP)
+	RET
+
+// func callerFP() uintptr
+// The frame pointer of the caller (tests walk the frame-pointer chain).
+TEXT ·callerFP(SB), NOSPLIT|NOFRAME, $0-8
+	MOVQ BP, ret+0(FP)
+	RET

@@ -1,0 +1,120 @@
+//go:build linux && amd64 && go1.26 && !go1.27 && !race
+
+package sharedstack
+
+import (
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
+
+// The image arena. Images hold no pointer the GC may look at (I2: they are
+// never scanned; their heap pointers are kept alive by the retention list),
+// so they live outside the Go heap: the GC neither scans them nor counts
+// them toward its heap goal, which matters when millions of coroutines are
+// suspended. Blocks are multiples of 32 B up to 1 KB and powers of two up
+// to 64 KB, carved from 1 MB mappings and recycled through per-class free
+// lists; larger images get a mapping of their own, returned to the OS when
+// freed. A block is
+// freed when the coroutine ends or its image changes size class, and by a
+// cleanup (runtime.AddCleanup) when a suspended coroutine is dropped.
+
+const (
+	arenaSmallStep = 32      // small classes: 32, 64, ..., 1024
+	arenaSmallMax  = 1 << 10 //
+	arenaMaxShift  = 16      // large classes: 2 KB ... 64 KB
+	arenaChunk     = 1 << 20
+	pageSize       = 4096
+)
+
+// arenaClassOf returns the class index and block size for n bytes
+// (0 < n <= 1<<arenaMaxShift).
+func arenaClassOf(n uintptr) (int, uintptr) {
+	if n <= arenaSmallMax {
+		size := (n + arenaSmallStep - 1) &^ (arenaSmallStep - 1)
+		return int(size/arenaSmallStep) - 1, size
+	}
+	shift := bits.Len(uint(n - 1))
+	return arenaSmallMax/arenaSmallStep + shift - 11, 1 << shift
+}
+
+type arenaClass struct {
+	mu   sync.Mutex
+	free []uintptr
+}
+
+var (
+	arenaClasses [arenaSmallMax/arenaSmallStep + arenaMaxShift - 10]arenaClass
+	// arenaBlocks counts blocks handed out and not freed (for tests).
+	arenaBlocks atomic.Int64
+)
+
+// imageBlock is a block of the arena. It is its own small heap object so
+// that the cleanup of a dropped coroutine can free it without keeping the
+// coroutine reachable.
+type imageBlock struct {
+	ptr, size uintptr
+}
+
+func mmap(size uintptr) uintptr {
+	p, _, errno := syscall.Syscall6(syscall.SYS_MMAP, 0, size,
+		syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS, ^uintptr(0), 0)
+	if errno != 0 {
+		panic("costack: cannot map memory for a coroutine image: " + errno.Error())
+	}
+	return p
+}
+
+// arenaAlloc returns a block of at least n bytes.
+func arenaAlloc(n uintptr) imageBlock {
+	arenaBlocks.Add(1)
+	if n > 1<<arenaMaxShift {
+		size := (n + pageSize - 1) &^ (pageSize - 1)
+		return imageBlock{mmap(size), size}
+	}
+	i, size := arenaClassOf(n)
+	c := &arenaClasses[i]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.free) == 0 {
+		chunk := mmap(arenaChunk)
+		for off := uintptr(0); off+size <= arenaChunk; off += size {
+			c.free = append(c.free, chunk+off)
+		}
+	}
+	p := c.free[len(c.free)-1]
+	c.free = c.free[:len(c.free)-1]
+	return imageBlock{p, size}
+}
+
+// arenaFree returns a block from arenaAlloc.
+func arenaFree(b imageBlock) {
+	arenaBlocks.Add(-1)
+	if b.size > 1<<arenaMaxShift {
+		if _, _, errno := syscall.Syscall(syscall.SYS_MUNMAP, b.ptr, b.size, 0); errno != 0 {
+			panic("costack: cannot unmap a coroutine image: " + errno.Error())
+		}
+		return
+	}
+	i, _ := arenaClassOf(b.size)
+	c := &arenaClasses[i]
+	c.mu.Lock()
+	c.free = append(c.free, b.ptr)
+	c.mu.Unlock()
+}
+
+// freeImage is the cleanup of a native: it frees the block the native
+// held when it became unreachable, if any.
+func freeImage(b *imageBlock) {
+	if b.ptr != 0 {
+		arenaFree(*b)
+		*b = imageBlock{}
+	}
+}
+
+// arenaBytes returns the block as a byte slice (for tests).
+func (b *imageBlock) bytes() []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(nil, b.ptr)), b.size)
+}

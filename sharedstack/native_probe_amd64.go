@@ -1,0 +1,171 @@
+//go:build linux && amd64 && go1.26 && !go1.27 && !race
+
+package sharedstack
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"unsafe"
+
+	"github.com/costack-dev/costack/internal/rt"
+)
+
+// nativeProbe checks every layout and assumption of the native engine
+// against the running program (I6): any disagreement selects the portable
+// engine with the reason.
+func nativeProbe() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("native self-check panicked: %v", r)
+		}
+	}()
+	// _func and moduledata: entry, name, flags and args size of known
+	// functions agree with the runtime's exported view.
+	for _, fn := range []any{probeLeaf, (*Coroutine).run, growStack} {
+		pc := reflect.ValueOf(fn).Pointer()
+		f := rt.FindFunc(pc)
+		rf := runtime.FuncForPC(pc)
+		if !f.Valid() || rf == nil || f.Entry() != rf.Entry() || f.Entry() != pc {
+			return errors.New("runtime function table layout mismatch (_func/moduledata)")
+		}
+		if f.Flag()&rt.FlagAsm != 0 {
+			return errors.New("runtime function flags mismatch")
+		}
+	}
+	for _, a := range []struct {
+		pc   uintptr
+		args int32
+	}{{enterPC(), 16}, {yieldSwitchPC(), 8}} {
+		f := rt.FindFunc(a.pc)
+		if !f.Valid() || f.Entry() != a.pc || f.Args() != a.args || f.Flag()&rt.FlagAsm == 0 ||
+			f.Flag()&rt.FlagSPWrite != 0 || !strings.HasSuffix(funcName(a.pc), "sharedstack.enter") && !strings.HasSuffix(funcName(a.pc), "sharedstack.yieldSwitch") {
+			return errors.New("runtime function table mismatch for the engine's assembly")
+		}
+	}
+	// g: the stack bounds contain a local; no panic, no defer pending here
+	// that the layout would misread.
+	var local uintptr
+	gp := rt.GetG()
+	if a := uintptr(unsafe.Pointer(&local)); a < gp.StackLo || a >= gp.StackHi || gp.StackHi-gp.StackLo < 2048 || gp.StackGuard0 < gp.StackLo {
+		return errors.New("goroutine layout mismatch (g.stack)")
+	}
+	if gp.StackHi-gp.StackLo > 1<<30 || (gp.StackHi-gp.StackLo)&(gp.StackHi-gp.StackLo-1) != 0 {
+		return errors.New("goroutine layout mismatch (g.stack size)")
+	}
+	// Open-coded defers: the engine relies on run's defer living in its
+	// frame, not in a record linked from g. Builds with -N (debuggers)
+	// don't open-code defers: use the portable engine there.
+	if rt.FindFunc(reflect.ValueOf((*Coroutine).run).Pointer()).FuncData(rt.FuncDataOpenCodedDeferInfo) == nil {
+		return errors.New("defers are not open-coded (optimizations disabled, e.g. -gcflags=-N)")
+	}
+	if d := probeDefer(); d != nil {
+		return errors.New("defers are not open-coded: " + d.Error())
+	}
+	// Stack maps of a known frame: probeFrame keeps one live heap pointer
+	// and one address-taken object across a call.
+	if err := probeMaps(); err != nil {
+		return err
+	}
+	// Finally run a coroutine: yield two calls deep with heap data and
+	// stack objects pointing at each other, resume from another depth
+	// (relocation) and check every value.
+	return probeRun()
+}
+
+//go:noinline
+func probeLeaf(a, b, c int) int { return a*b + c }
+
+// probeDefer checks that a defer in a simple function leaves no record on g.
+//
+//go:noinline
+func probeDefer() (err error) {
+	x := 0
+	defer func() { x++ }()
+	if d := rt.GetG().Defer; d != nil && d.SP-uintptr(unsafe.Pointer(&err)) < 4096 {
+		return errors.New("defer record on g")
+	}
+	return nil
+}
+
+// probeMaps checks the pc-value decoder on a known function: a leaf that
+// allocates no frame has pcsp 0 everywhere, and its args size is that of
+// its parameters' spill area (3 ints; results travel in registers).
+func probeMaps() error {
+	pc := reflect.ValueOf(probeLeaf).Pointer()
+	f := rt.FindFunc(pc)
+	if spd, ok := f.SPDelta(pc); !ok || spd != 0 {
+		return errors.New("pc-value table mismatch (pcsp at entry)")
+	}
+	if f.Args() != 24 {
+		return fmt.Errorf("args size mismatch for a known function: %d", f.Args())
+	}
+	return nil
+}
+
+type probeNode struct {
+	next *probeNode
+	data *[4]int
+	s    string
+}
+
+func probeRun() error {
+	var got []int
+	var c *Coroutine
+	c = newOn(nativeEngine, func() {
+		var a, b probeNode
+		a.next, b.next = &b, &a
+		a.data, b.data = &[4]int{1, 2, 3, 4}, &[4]int{5, 6, 7, 8}
+		a.s = strings.Repeat("x", 3)
+		for i := 0; i < 3; i++ {
+			probeDeep(c, 2, &a)
+			got = append(got, a.next.next.data[i]+b.next.data[3]+len(a.s))
+		}
+	})
+	c.Resume()
+	// The shape of that yield: the known frames, in order, with the body's
+	// two address-taken nodes as stack objects.
+	s := c.impl.(*native).shape
+	deep := 0
+	for _, p := range s.pcs {
+		if strings.HasSuffix(funcName(p.pc), "sharedstack.probeDeep") {
+			deep++
+		}
+	}
+	if s == nil || deep != 3 || len(s.objs) < 2 || len(s.live) == 0 ||
+		!strings.HasSuffix(funcName(s.pcs[len(s.pcs)-1].pc), "sharedstack.enter") {
+		return errors.New("native self-check: unexpected frame shape at a known yield site")
+	}
+	for d := 1; !c.Finished(); d++ {
+		probeResumeAt(c, d*7)
+	}
+	if fmt.Sprint(got) != "[8 9 10]" {
+		return fmt.Errorf("native self-check: wrong values %v", got)
+	}
+	return nil
+}
+
+//go:noinline
+func probeDeep(c *Coroutine, d int, p *probeNode) {
+	var x [3]*probeNode
+	x[0] = p
+	if d > 0 {
+		probeDeep(c, d-1, x[0])
+		return
+	}
+	c.Yield()
+	runtime.KeepAlive(x[0])
+}
+
+//go:noinline
+func probeResumeAt(c *Coroutine, depth int) {
+	var pad [64]byte
+	if depth > 0 {
+		probeResumeAt(c, depth-1)
+		pad[depth%64] = 1
+		return
+	}
+	c.Resume()
+}

@@ -1,0 +1,226 @@
+//go:build linux && amd64 && go1.26 && !go1.27 && !race
+
+package sharedstack
+
+import (
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/costack-dev/costack/internal/rt"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// needNative skips when the self-check chose the portable engine; the only
+// expected reason on this platform is a build without optimizations.
+func needNative(t testing.TB) {
+	t.Helper()
+	if err := Available(Native); err != nil {
+		if !strings.Contains(err.Error(), "open-coded") {
+			t.Fatalf("native engine unavailable: %v", err)
+		}
+		t.Skip("native engine unavailable:", err)
+	}
+}
+
+func TestNativeProbe(t *testing.T) {
+	err := nativeProbe()
+	if err != nil && strings.Contains(err.Error(), "open-coded") {
+		// -gcflags=all=-N -l: the engine falls back, with the reason.
+		assert.Equal(t, Portable, Default())
+		assert.Contains(t, Engine(), "open-coded")
+		t.Skip(err)
+	}
+	require.NoError(t, err)
+	require.NoError(t, Available(Native))
+	require.Equal(t, Native, Default())
+	assert.True(t, strings.HasPrefix(Engine(), "native ("), Engine())
+}
+
+func TestNativeGOffsetsMatchMirror(t *testing.T) {
+	// The assembly uses the constants; the Go code uses internal/rt.
+	assert.EqualValues(t, rt.GStackLo, gStackLo)
+	assert.EqualValues(t, rt.GStackHi, gStackHi)
+}
+
+func TestNativeRefusals(t *testing.T) {
+	needNative(t)
+	cases := map[string]func(c *Coroutine){
+		"reflect.Call": func(c *Coroutine) {
+			reflect.ValueOf(func() { c.Yield() }).Call(nil)
+		},
+		"reflect.Call or reflect.MakeFunc": func(c *Coroutine) {
+			var f func()
+			reflect.ValueOf(&f).Elem().Set(reflect.MakeFunc(reflect.TypeOf(f), func([]reflect.Value) []reflect.Value {
+				c.Yield()
+				return nil
+			}))
+			f()
+		},
+		"panic is in progress": func(c *Coroutine) {
+			defer func() {
+				recover()
+				c.Yield()
+			}()
+			panic("first")
+		},
+		"non-open-coded defer": func(c *Coroutine) {
+			for i := 0; i < 2; i++ {
+				defer func() {}()
+			}
+			c.Yield()
+		},
+	}
+	for want, body := range cases {
+		t.Run(want, func(t *testing.T) {
+			var c *Coroutine
+			c, err := NewOn(Native, func() { body(c) })
+			require.NoError(t, err)
+			o, p := c.Resume()
+			require.Equal(t, Panicked, o)
+			require.NotNil(t, p)
+			assert.Contains(t, p.Value, want)
+			assert.Contains(t, p.Value, "not supported on the native engine")
+		})
+	}
+}
+
+func TestNativeYieldOfOuterFromInnerIsRefused(t *testing.T) {
+	needNative(t)
+	var outer *Coroutine
+	var innerPanic *Panic
+	outer, _ = NewOn(Native, func() {
+		inner, _ := NewOn(Native, func() { outer.Yield() })
+		_, innerPanic = inner.Resume()
+	})
+	o, p := outer.Resume()
+	require.Nil(t, p)
+	require.Equal(t, Returned, o)
+	require.NotNil(t, innerPanic)
+	assert.Contains(t, innerPanic.Value, "not the innermost")
+}
+
+func TestNativeFootprint(t *testing.T) {
+	needNative(t)
+	var c *Coroutine
+	c, _ = NewOn(Native, func() {
+		for {
+			if c.Yield() {
+				c.Unwind()
+			}
+		}
+	})
+	c.Resume()
+	t.Logf("suspended minimal coroutine: %d bytes (%s)", c.Footprint(), Engine())
+	assert.Less(t, c.Footprint(), 1024)
+	c.Close()
+}
+
+//go:noinline
+func descendAndYield(c *Coroutine, d int, p *int) int {
+	var pad [48]byte
+	local := *p + d
+	pad[d%48] = byte(d)
+	if d > 0 {
+		return descendAndYield(c, d-1, &local) + int(pad[d%48]) - d%256
+	}
+	if c.Yield() {
+		c.Unwind()
+	}
+	return local
+}
+
+// TestNativeYieldWalkWhileStackMoves yields at many new depths: each is a
+// new shape, built by Go code that allocates and may grow (move) the stack
+// in the middle of the walk; the values must survive.
+func TestNativeYieldWalkWhileStackMoves(t *testing.T) {
+	needNative(t)
+	for d := 0; d < 400; d += 3 {
+		var c *Coroutine
+		var got int
+		base := 1000
+		c, _ = NewOn(Native, func() { got = descendAndYield(c, d, &base) })
+		o, p := c.Resume()
+		require.Nil(t, p)
+		require.Equal(t, Yielded, o)
+		o, p = resumeAt(c, d%7)
+		require.Nil(t, p)
+		require.Equal(t, Returned, o)
+		require.Equal(t, 1000+d*(d+1)/2, got, "depth %d", d)
+	}
+}
+
+func TestNativeArenaClasses(t *testing.T) {
+	for _, n := range []uintptr{1, 31, 32, 33, 272, 1023, 1024, 1025, 2048, 2049, 40000, 65536, 65537, 300000} {
+		b := arenaAlloc(n)
+		require.GreaterOrEqual(t, b.size, n)
+		if n <= 65536 {
+			i, size := arenaClassOf(n)
+			require.Equal(t, size, b.size)
+			require.Less(t, i, len(arenaClasses))
+			require.LessOrEqual(t, b.size, max(2*n, 32))
+		}
+		mem := b.bytes()
+		for i := range mem {
+			mem[i] = byte(i)
+		}
+		arenaFree(b)
+	}
+}
+
+// TestNativeArenaBlocksAreFreed: blocks come back when coroutines finish
+// and when suspended ones are dropped (their cleanup).
+func TestNativeArenaBlocksAreFreed(t *testing.T) {
+	needNative(t)
+	runtime.GC()
+	before := arenaBlocks.Load()
+	func() {
+		var cs []*Coroutine
+		for i := 0; i < 200; i++ {
+			var c *Coroutine
+			c, _ = NewOn(Native, func() {
+				for j := 0; j < 3; j++ {
+					yieldAt(c, i%20)
+				}
+			})
+			c.Resume()
+			cs = append(cs, c)
+		}
+		require.Equal(t, before+200, arenaBlocks.Load())
+		for _, c := range cs[:100] {
+			for !c.Finished() {
+				c.Resume()
+			}
+		}
+		require.Equal(t, before+100, arenaBlocks.Load())
+		// The other 100 are dropped while suspended.
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for arenaBlocks.Load() != before && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Equal(t, before, arenaBlocks.Load())
+}
+
+func TestNativeYieldFromAnotherGoroutineIsRefused(t *testing.T) {
+	needNative(t)
+	var c *Coroutine
+	var got any
+	c, _ = NewOn(Native, func() {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer func() { got = recover() }()
+			c.Yield()
+		}()
+		<-done
+	})
+	o, p := c.Resume()
+	require.Nil(t, p)
+	require.Equal(t, Returned, o)
+	assert.Contains(t, got, "other than the one running the coroutine")
+}
