@@ -2,9 +2,10 @@
 // engine of package sharedstack needs: function records (findfunc), pc-value
 // tables, stack maps, stack-object records and the goroutine's stack bounds.
 //
-// Every layout here is private to one Go version and architecture and is
-// compiled only under the matching build tags (linux && amd64 && go1.26 &&
-// !go1.27 && !race). The only runtime symbol used is runtime.findfunc, which the runtime
-// itself exports with a push linkname. Nothing here is trusted until
+// Every layout here is private to the Go versions and architecture it was
+// read from, and is compiled only under the matching build tags (linux &&
+// amd64 && Go 1.26 or 1.27 && !race); what differs between versions is in
+// layout_go1NN_amd64.go. The only runtime symbol used is runtime.findfunc,
+// which the runtime itself exports with a push linkname. Nothing here is trusted until
 // sharedstack's probe has checked it against the running program.
 package rt

@@ -1,4 +1,4 @@
-//go:build linux && amd64 && go1.26 && !go1.27 && !race
+//go:build linux && amd64 && go1.26 && !go1.28 && !race
 
 package rt
 
@@ -6,7 +6,8 @@ import (
 	"unsafe"
 )
 
-// Constants of cmd/internal/objabi and internal/abi, Go 1.26.
+// Constants of cmd/internal/objabi and internal/abi, the same in Go 1.26
+// and 1.27.
 const (
 	PCDataStackMapIndex = 1
 
@@ -38,7 +39,7 @@ type funcInfo struct {
 //go:noescape
 func findfunc(pc uintptr) funcInfo
 
-// Offsets into runtime._func (Go 1.26).
+// Offsets into runtime._func (the same in Go 1.26 and 1.27).
 const (
 	funcEntryOff  = 0
 	funcArgs      = 8
@@ -48,16 +49,6 @@ const (
 	funcFlag      = 41
 	funcNFuncData = 43
 	funcSize      = 44
-)
-
-// Offsets into runtime.moduledata (Go 1.26). Go 1.27 adds fields before
-// rodata and gofunc: a new version needs its own file.
-const (
-	modPCTab    = 80  // pctab []byte
-	modText     = 176 // text uintptr
-	modRodata   = 312 // rodata uintptr
-	modGofunc   = 320 // gofunc uintptr
-	modEpclntab = 328 // epclntab uintptr
 )
 
 // Func is one function's runtime record.
