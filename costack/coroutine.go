@@ -115,7 +115,7 @@ func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, 
 	}
 	s := &state[In, Out]{body: body}
 	s.y.s = s
-	s.co = sharedstack.New(s.run)
+	s.co = sharedstack.NewBody(s)
 	return handle(s)
 }
 
@@ -124,7 +124,7 @@ func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, 
 func newOn[In, Out any](k sharedstack.Kind, body func(y *Yielder[In, Out], in In) Out) (*Coroutine[In, Out], error) {
 	s := &state[In, Out]{body: body}
 	s.y.s = s
-	co, err := sharedstack.NewOn(k, s.run)
+	co, err := sharedstack.NewBodyOn(k, s)
 	if err != nil {
 		return nil, err
 	}
@@ -144,14 +144,18 @@ func closeDropped(c *core) {
 	}
 }
 
-// run is the body as the engine sees it. It runs on the goroutine that
-// executes the body: the resumer's (native engine) or a goroutine of the
-// coroutine's own (portable engine).
-func (s *state[In, Out]) run() {
+// Run is the body as the engine sees it (sharedstack.Body). It runs on the
+// goroutine that executes the body: the resumer's (native engine) or a
+// goroutine of the coroutine's own (portable engine). It has no deferred
+// call, which keeps it small in every suspended image: the engine calls
+// Ended however the body ends.
+func (s *state[In, Out]) Run() {
 	s.BodyStarted()
-	defer s.BodyEnded()
 	s.out = s.body(&s.y, s.in)
 }
+
+// Ended implements sharedstack.Body.
+func (s *state[In, Out]) Ended() { s.BodyEnded() }
 
 // Resume runs the coroutine until its body yields or ends. The first
 // Resume's in is the body's argument; each later one is what the pending

@@ -40,7 +40,7 @@ const (
 // not safe for concurrent use, and the caller (package costack) keeps the
 // rules about who may resume and yield it.
 type Coroutine struct {
-	body    func()
+	body    Body
 	impl    impl
 	phase   phase
 	closing bool
@@ -48,9 +48,34 @@ type Coroutine struct {
 	panic   *Panic
 }
 
+// Body is what a coroutine runs.
+type Body interface {
+	// Run is the body itself.
+	Run()
+	// Ended is called when Run has ended in any way (returned, panicked,
+	// been unwound by Close, or runtime.Goexit), on the goroutine that ran
+	// it last, before Resume or Close returns.
+	Ended()
+}
+
+// funcBody adapts a plain function.
+type funcBody func()
+
+func (f funcBody) Run()   { f() }
+func (f funcBody) Ended() {}
+
 // New returns a suspended coroutine that runs body on the engine chosen by
 // selectEngine. Nothing runs until the first Resume.
 func New(body func()) *Coroutine {
+	if body == nil {
+		panic("sharedstack: New with a nil body")
+	}
+	return NewBody(funcBody(body))
+}
+
+// NewBody is New for a Body, for callers that need to know when the body
+// ends on the goroutine that ran it.
+func NewBody(body Body) *Coroutine {
 	return newOn(selectOnce().active, body)
 }
 
@@ -58,6 +83,14 @@ func New(body func()) *Coroutine {
 // available in this process. It exists so that tests can run one program on
 // both engines in a single process.
 func NewOn(k Kind, body func()) (*Coroutine, error) {
+	if body == nil {
+		panic("sharedstack: New with a nil body")
+	}
+	return NewBodyOn(k, funcBody(body))
+}
+
+// NewBodyOn is NewBody on a given engine kind.
+func NewBodyOn(k Kind, body Body) (*Coroutine, error) {
 	if k == Portable {
 		return newOn(portableEngine, body), nil
 	}
@@ -67,7 +100,7 @@ func NewOn(k Kind, body func()) (*Coroutine, error) {
 	return newOn(nativeEngine, body), nil
 }
 
-func newOn(e *engine, body func()) *Coroutine {
+func newOn(e *engine, body Body) *Coroutine {
 	if body == nil {
 		panic("sharedstack: New with a nil body")
 	}
@@ -164,30 +197,35 @@ func (c *Coroutine) Footprint() int {
 
 // run is the bottom frame of every coroutine: the engine calls it, as a
 // nested call, on the first resume. When it returns the coroutine is
-// finished, whatever the body did.
+// finished, whatever the body did. It keeps no locals (the deferred call is
+// a method, not a closure), so it adds little to every suspended image.
 func (c *Coroutine) run() {
-	returned := false
-	defer func() {
-		if returned {
-			c.finish(Returned, nil)
-			return
-		}
-		r := recover()
-		switch {
-		case r == errUnwind:
-			c.finish(Returned, nil)
-		case r != nil:
-			// The panicking frames are still on the stack while a deferred
-			// call runs, so this trace shows the coroutine's frames.
-			c.finish(Panicked, &Panic{Value: r, Stack: debug.Stack()})
-		default:
-			// runtime.Goexit: nothing can stop it. Mark the coroutine
-			// finished; the engine lets the exit continue into the resumer.
-			c.finish(Returned, nil)
-		}
-	}()
-	c.body()
-	returned = true
+	defer c.ended()
+	c.body.Run()
+	c.outcome = Returned
+}
+
+// ended is run's deferred call. It calls recover itself, as recover only
+// works when called directly by the deferred function.
+func (c *Coroutine) ended() {
+	c.body.Ended()
+	if c.outcome == Returned {
+		c.finish(Returned, nil)
+		return
+	}
+	r := recover()
+	switch {
+	case r == errUnwind:
+		c.finish(Returned, nil)
+	case r != nil:
+		// The panicking frames are still on the stack while a deferred
+		// call runs, so this trace shows the coroutine's frames.
+		c.finish(Panicked, &Panic{Value: r, Stack: debug.Stack()})
+	default:
+		// runtime.Goexit: nothing can stop it. Mark the coroutine
+		// finished; the engine lets the exit continue into the resumer.
+		c.finish(Returned, nil)
+	}
 }
 
 func (c *Coroutine) finish(o Outcome, p *Panic) {

@@ -114,7 +114,7 @@ type probeNode struct {
 func probeRun() error {
 	var got []int
 	var c *Coroutine
-	c = newOn(nativeEngine, func() {
+	c = newOn(nativeEngine, funcBody(func() {
 		var a, b probeNode
 		a.next, b.next = &b, &a
 		a.data, b.data = &[4]int{1, 2, 3, 4}, &[4]int{5, 6, 7, 8}
@@ -123,7 +123,7 @@ func probeRun() error {
 			probeDeep(c, 2, &a)
 			got = append(got, a.next.next.data[i]+b.next.data[3]+len(a.s))
 		}
-	})
+	}))
 	c.Resume()
 	// The shape of that yield: the known frames, in order, with the body's
 	// two address-taken nodes as stack objects.
