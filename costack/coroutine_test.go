@@ -404,16 +404,23 @@ func TestDroppedSuspendedCoroutineIsClosed(t *testing.T) {
 		_, _, err := c.Resume(0)
 		require.NoError(t, err)
 	}()
+	collectUntilClosed(t, closed, "a dropped suspended coroutine was not closed")
+}
+
+// collectUntilClosed runs the collector until ch is closed by a cleanup or a
+// deferred call, and fails with msg if that takes more than ten seconds.
+func collectUntilClosed(t *testing.T, ch chan struct{}, msg string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		runtime.GC()
 		select {
-		case <-closed:
+		case <-ch:
 			return
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("a dropped suspended coroutine was not closed")
+			t.Fatal(msg)
 		}
 	}
 }
@@ -431,18 +438,7 @@ func TestDroppedCoroutineReferencesAreCollected(t *testing.T) {
 		_, _, err := c.Resume(0)
 		require.NoError(t, err)
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		runtime.GC()
-		select {
-		case <-collected:
-			return
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("an object referenced only by a dropped coroutine was not collected")
-		}
-	}
+	collectUntilClosed(t, collected, "an object referenced only by a dropped coroutine was not collected")
 }
 
 // pullScenario drives a pull iterator through a fixed script and records
