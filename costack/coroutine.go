@@ -105,10 +105,11 @@ type Yielder[In, Out any] struct {
 // New returns a suspended coroutine running body. Nothing runs until the
 // first Resume, whose argument becomes the body's in.
 //
-// A coroutine that becomes unreachable while suspended is closed by a
-// runtime cleanup, as if Close had been called: its pending deferred calls
-// run on the runtime's cleanup goroutine. A body that refers to its own
-// Coroutine keeps it reachable, and is never closed this way.
+// A coroutine that becomes unreachable while suspended in Yield is closed
+// after the collector notices (through runtime.AddCleanup), as if Close had
+// been called: its pending deferred calls run, on a new goroutine, and what
+// it held is freed. A body that refers to its own Coroutine keeps it
+// reachable and is never closed this way: close it explicitly.
 func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, Out] {
 	if body == nil {
 		panic("costack: New with a nil body")
@@ -138,9 +139,13 @@ func handle[In, Out any](s *state[In, Out]) *Coroutine[In, Out] {
 	return c
 }
 
+// closeDropped closes a coroutine whose handle became unreachable while it
+// was suspended. The body's deferred calls are user code that may block,
+// panic or even call runtime.Goexit, so they run on a goroutine of their own
+// rather than on the runtime's cleanup goroutine.
 func closeDropped(c *core) {
-	if c.Status == running.Suspended {
-		c.enter(true)
+	if c.Status == running.Suspended && c.co.Started() {
+		go c.enter(true)
 	}
 }
 
