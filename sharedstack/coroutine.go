@@ -45,7 +45,11 @@ type Coroutine struct {
 	phase   phase
 	closing bool
 	outcome Outcome
-	panic   *Panic
+	// closedWhenDropped: the owner closes the coroutine if it is dropped
+	// while suspended (NewBody), so the engine need not register a cleanup
+	// of its own for what it holds.
+	closedWhenDropped bool
+	panic             *Panic
 }
 
 // Body is what a coroutine runs.
@@ -73,10 +77,16 @@ func New(body func()) *Coroutine {
 	return NewBody(funcBody(body))
 }
 
-// NewBody is New for a Body, for callers that need to know when the body
-// ends on the goroutine that ran it.
+// NewBody is New for a Body, for owners that need to know when the body
+// ends on the goroutine that ran it and that close every coroutine they
+// drop while it is suspended (package costack does, through a cleanup of
+// its own). Unlike New, the engine then registers no cleanup of its own: a
+// coroutine of NewBody dropped while suspended and never closed keeps its
+// saved state until the process exits.
 func NewBody(body Body) *Coroutine {
-	return newOn(selectOnce().active, body)
+	c := newOn(selectOnce().active, body)
+	c.closedWhenDropped = true
+	return c
 }
 
 // NewOn is New on a given engine kind; it fails when that engine is not
@@ -86,11 +96,19 @@ func NewOn(k Kind, body func()) (*Coroutine, error) {
 	if body == nil {
 		panic("sharedstack: New with a nil body")
 	}
-	return NewBodyOn(k, funcBody(body))
+	return newBodyOn(k, funcBody(body))
 }
 
 // NewBodyOn is NewBody on a given engine kind.
 func NewBodyOn(k Kind, body Body) (*Coroutine, error) {
+	c, err := newBodyOn(k, body)
+	if c != nil {
+		c.closedWhenDropped = true
+	}
+	return c, err
+}
+
+func newBodyOn(k Kind, body Body) (*Coroutine, error) {
 	if k == Portable {
 		return newOn(portableEngine, body), nil
 	}

@@ -193,7 +193,9 @@ func yieldPrepare(n *native, bottom unsafe.Pointer, gp *rt.G) {
 	// one after a deep excursion.
 	if n.img == nil {
 		n.img = new(imageBlock)
-		runtime.AddCleanup(n, freeImage, n.img)
+		if !n.c.closedWhenDropped {
+			runtime.AddCleanup(n, freeImage, n.img)
+		}
 	}
 	if b := n.img; b.size < size || b.size >= 4*size && b.size > arenaSmallMax {
 		if b.ptr != 0 {
