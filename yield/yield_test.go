@@ -318,7 +318,7 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 		pos := make([]int, 1500)
 		for i := range pos {
 			s.Go(func(t *costack.Task) {
-				rnd := uint32(i*2654435761 + 1)
+				rnd := uint32(i)*2654435761 + 1
 				for {
 					rnd ^= rnd << 13
 					rnd ^= rnd >> 17

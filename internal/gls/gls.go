@@ -43,9 +43,10 @@ func newTable[T any](size int) *table[T] {
 func hash(id uintptr) uintptr {
 	// g structs are a few hundred bytes apart; mix the bits so that
 	// neighbours spread over the table.
-	id ^= id >> 17
-	id *= 0x9E3779B97F4A7C15
-	return id ^ id>>29
+	h := uint64(id)
+	h ^= h >> 17
+	h *= 0x9E3779B97F4A7C15
+	return uintptr(h ^ h>>29)
 }
 
 // Get returns the calling goroutine's cell, creating it on first use.
