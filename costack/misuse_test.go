@@ -441,8 +441,10 @@ var misuseCases = []misuseCase{
 		checkWorksOrRefuses(t, k, c, &events, works)
 	}},
 	{"YieldWithPendingLoopDefers", func(t *testing.T, k sharedstack.Kind) {
-		// Defers in a loop are never open-coded: their records hang off
-		// the goroutine while the body is suspended.
+		// Defers in a loop are never open-coded: their heap records hang
+		// off the goroutine while the body runs. The native engine
+		// detaches them on Yield and relinks them on Resume, so this
+		// works exactly like portable.
 		var events []string
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int {
 			for i := range 2 {
@@ -454,6 +456,24 @@ var misuseCases = []misuseCase{
 		})
 		works := []string{"resume 1 false <nil>", "resumed with 5", "loop defer 1", "loop defer 0", "resume 6 true <nil>"}
 		checkWorksOrRefuses(t, k, c, &events, works, "loop defer 1", "loop defer 0")
+		assert.Equal(t, works, events, "loop defers are supported on every engine")
+	}},
+	{"YieldWithPendingStackDeferRecord", func(t *testing.T, k sharedstack.Kind) {
+		// A function with a defer in a loop has no open-coded defers: its
+		// other defers get records in its frame (stack-allocated), which
+		// the native engine refuses to carry across a yield.
+		var events []string
+		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int {
+			defer func() { events = append(events, "plain defer") }()
+			for i := range 2 {
+				defer func() { events = append(events, fmt.Sprint("loop defer ", i)) }()
+			}
+			b := y.Yield(1)
+			events = append(events, fmt.Sprint("resumed with ", b))
+			return b + 1
+		})
+		works := []string{"resume 1 false <nil>", "resumed with 5", "loop defer 1", "loop defer 0", "plain defer", "resume 6 true <nil>"}
+		checkWorksOrRefuses(t, k, c, &events, works, "loop defer 1", "loop defer 0", "plain defer")
 	}},
 }
 

@@ -21,7 +21,11 @@
 //	                   + switchIn (range-checked add, outermost BP patched).
 //	I4 no stack        native.baseOff is a distance from stack.hi; the walk
 //	   addresses       holds bottom as an unsafe.Pointer and offsets only.
-//	I5 runtime links   yieldPrepare refuses g._panic / g._defer in the region.
+//	I5 runtime links   yieldPrepare refuses g._panic in the region; the
+//	                   coroutine's heap defer records (a prefix of g._defer)
+//	                   are checked by checkDefers, detached by detachDefers
+//	                   into native.defers and relinked by yieldResumed;
+//	                   any other record in the region is refused.
 //	I6 refuse/fallback build tags; nativeProbe; decodeMeta refuses frames
 //	                   without maps (reflect, cgo, foreign asm, SPWRITE).
 //
@@ -74,7 +78,7 @@ func callerFP() uintptr
 
 // The leaves are only called from assembly; this keeps the linters aware
 // that they are used.
-var _, _, _, _ = switchIn, switchOut, trampoline, yieldPrepare
+var _, _, _, _, _ = switchIn, switchOut, trampoline, yieldPrepare, yieldResumed
 
 // native is the engine state of one coroutine. The fields the assembly
 // reads are named in native_amd64.s.
@@ -105,6 +109,13 @@ type native struct {
 	// the image, written while the frames were still on the stack (I2).
 	keep  []unsafe.Pointer
 	nkeep int
+	// defers is the coroutine's pending non-open-coded defer records,
+	// innermost first, detached from g._defer while it is suspended (I5).
+	// They are heap records (_defer.heap), held only by this GC-visible
+	// field, written with write barriers; the last one's link is nil, and
+	// each record's sp is kept as an offset from the image bottom (I4).
+	// nil while running, or when nothing is pending.
+	defers *rt.Defer
 }
 
 // trampoline is the outermost Go frame of every coroutine; enter calls it
@@ -132,6 +143,9 @@ func (n *native) footprint() int {
 	if n.img != nil {
 		f += int(unsafe.Sizeof(*n.img) + n.img.size)
 	}
+	for d := n.defers; d != nil; d = d.Link {
+		f += int(unsafe.Sizeof(*d))
+	}
 	return f
 }
 
@@ -139,7 +153,7 @@ func (n *native) release() {
 	if n.img != nil {
 		freeImage(n.img)
 	}
-	n.c, n.shape, n.buf, n.keep, n.nkeep = nil, nil, 0, nil, 0
+	n.c, n.shape, n.buf, n.keep, n.nkeep, n.defers = nil, nil, 0, nil, 0, nil
 	n.size, n.oldBottom, n.bpOff, n.resumer = 0, 0, 0, 0
 }
 
@@ -177,8 +191,8 @@ func yieldPrepare(n *native, bottom unsafe.Pointer, gp *rt.G) {
 	if uintptr(gp.Panic)-uintptr(bottom) < size {
 		panic("costack: Yield while a panic is in progress in the coroutine, or inside a deferred call run by the runtime, is not supported on the native engine")
 	}
-	if d := gp.Defer; d != nil && d.SP-uintptr(bottom) < size {
-		panic("costack: Yield with a pending non-open-coded defer (defer in a loop, more than 8 defers, or a build with -N) is not supported on the native engine")
+	if gp.Defer != nil {
+		checkDefers(gp, bottom, size)
 	}
 
 	s := n.shape
@@ -215,6 +229,96 @@ func yieldPrepare(n *native, bottom unsafe.Pointer, gp *rt.G) {
 	}
 	n.nkeep = k
 	n.size = size
+	// Last, with nothing that can panic or move the stack after it: a
+	// panic past this point would lose the detached records.
+	if d := gp.Defer; d != nil && d.SP-uintptr(bottom) < size {
+		n.defers = detachDefers(gp, bottom, size)
+	}
+}
+
+// checkDefers proves that the coroutine's defer records can be detached
+// (I5), or refuses the yield. The runtime pushes a record at the front of
+// g._defer with the deferring frame's sp, so the records of frames in the
+// region [bottom, bottom+size) must be exactly a prefix of the chain,
+// innermost first: an inner coroutine's in front of the outer body's, the
+// resumer's after them. It is verified, not assumed: no record after the
+// prefix may lie in the region. Each record of the prefix must be a heap
+// record (a stack record lives in a frame of the region and would move
+// with the image: refused), not a range-over-func head (its head list is
+// runtime state we do not relocate: refused), and its fn must not point
+// into the stack (a heap record's closure escapes to the heap; if it did
+// not, it would be a stack object the image relocation does not cover for
+// this slot: refused). link inside the prefix points at the next heap
+// record; the last one's link leaves the region and is cut on detach.
+// Nothing here calls a function, so bottom and the records' sp stay in one
+// coordinate system.
+func checkDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr) {
+	d := gp.Defer
+	for ; d != nil && d.SP-uintptr(bottom) < size; d = d.Link {
+		if !d.Heap || d.Rangefunc {
+			panic("costack: Yield with a pending stack-allocated or range-over-func defer record (a defer outside a loop in a function that also defers in a loop or has more than 8 defers, a defer inside a range-over-func loop, or a build with -N) is not supported on the native engine")
+		}
+		if uintptr(d.Fn)-gp.StackLo < gp.StackHi-gp.StackLo {
+			panic("costack: Yield with a pending defer of a stack-allocated closure is not supported on the native engine (please report)")
+		}
+	}
+	for ; d != nil; d = d.Link {
+		if d.SP-uintptr(bottom) < size {
+			panic("costack: Yield with the coroutine's defer records interleaved with others on the goroutine is not supported on the native engine (please report)")
+		}
+	}
+}
+
+// detachDefers unlinks the prefix of g._defer that checkDefers proved to
+// belong to the region (I5): g._defer becomes the first record outside it,
+// the last detached record's link is cut (a heap record must not keep a
+// pointer to a record of the resumer, possibly on its stack), and each sp
+// becomes an offset from bottom (I4: the detached records are not seen by
+// the runtime's stack copier). It returns the detached chain, nil if there
+// is none. All writes of pointers are ordinary Go writes: write barriers.
+// No call: no stack move between reading bottom and the records' sp.
+func detachDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr) *rt.Defer {
+	first := gp.Defer
+	if first == nil || first.SP-uintptr(bottom) >= size {
+		return nil
+	}
+	d, last := first, first
+	for ; d != nil && d.SP-uintptr(bottom) < size; d = d.Link {
+		d.SP -= uintptr(bottom)
+		last = d
+	}
+	gp.Defer = d
+	last.Link = nil
+	return first
+}
+
+// yieldResumed runs on the coroutine's stack, called by yieldSwitch after
+// switchIn has restored and relocated the image, only when records were
+// detached, before any code of the coroutine runs. bottom is the image's
+// new bottom (an unsafe.Pointer into this stack: adjusted if the prologue
+// grows the stack), gp the goroutine now running the coroutine, possibly
+// another one. It relinks the detached records in front of gp's current
+// chain, innermost first, with sp back in stack coordinates: the same
+// frame-relative position, moved by the relocation delta, so deferreturn,
+// panics, Goexit and Close find them at their frames (I5). From here on
+// the records are on the chain and the runtime's copier adjusts them.
+func yieldResumed(n *native, bottom unsafe.Pointer, gp *rt.G) {
+	first := n.defers
+	if first == nil {
+		return
+	}
+	n.defers = nil
+	at := uintptr(bottom)
+	if disableDeferReloc {
+		at = n.oldBottom // the negative control: sp not relocated
+	}
+	last := first
+	for d := first; d != nil; d = d.Link {
+		d.SP += at
+		last = d
+	}
+	last.Link = gp.Defer
+	gp.Defer = first
 }
 
 // shape is everything about a chain of frames that depends only on its
@@ -341,6 +445,7 @@ var (
 	disableRetention  bool
 	disableObjectScan bool
 	disableBPReloc    bool
+	disableDeferReloc bool
 )
 
 // The shape cache: copy-on-write map from image size to the shapes of that

@@ -172,7 +172,20 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $24-8
 	CALL ·yieldPrepare(SB)
 	MOVQ n+0(FP), AX
 	CALL ·switchOut(SB)
-	// Resumed: switchIn returned here with the image restored.
+	// Resumed: switchIn returned here with the image restored. If defer
+	// records were detached on the yield, relink them (I5) before any
+	// code of the coroutine runs: yieldResumed is Go code, and the stack
+	// is a valid chain of frames again.
+	MOVQ n+0(FP), AX
+	CMPQ native_defers(AX), $0
+	JEQ  resumed
+	MOVQ AX, 0(SP)
+	LEAQ -8(SP), BX              // the image bottom, as above
+	MOVQ BX, 8(SP)
+	MOVQ (TLS), BX               // the g resuming us now
+	MOVQ BX, 16(SP)
+	CALL ·yieldResumed(SB)
+resumed:
 	RET
 
 // switchOut saves [SP, base) of n (AX) into its image buffer and returns to

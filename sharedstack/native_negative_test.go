@@ -13,7 +13,8 @@ import (
 )
 
 // Negative controls: each switch disables one part of the proof (I2
-// retention, I2 stack-object reachability, I3 saved-BP relocation); the
+// retention, I2 stack-object reachability, I3 saved-BP relocation, I5
+// relocation of detached defer records); the
 // torture must then fail. It runs in a child process because a failure may
 // be a fatal runtime error.
 
@@ -30,6 +31,8 @@ func TestNativeNegativeControlChild(t *testing.T) {
 		disableObjectScan = true
 	case "bp":
 		disableBPReloc = true
+	case "defers":
+		disableDeferReloc = true
 	default:
 		t.Fatal("unknown control")
 	}
@@ -43,7 +46,7 @@ func TestNativeNegativeControls(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
 	}
-	for _, control := range []string{"retention", "objects", "bp"} {
+	for _, control := range []string{"retention", "objects", "bp", "defers"} {
 		t.Run(control, func(t *testing.T) {
 			t.Parallel()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestNativeNegativeControlChild$", "-test.v")

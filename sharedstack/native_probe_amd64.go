@@ -64,6 +64,11 @@ func nativeProbe() (err error) {
 	if d := probeDefer(); d != nil {
 		return errors.New("defers are not open-coded: " + d.Error())
 	}
+	// Heap defer records (loop defers): the engine detaches and relinks
+	// them (I5), so their layout must be the one mirrored in rt.Defer.
+	if err := probeDeferRecords(); err != nil {
+		return err
+	}
 	// Stack maps of a known frame: probeFrame keeps one live heap pointer
 	// and one address-taken object across a call.
 	if err := probeMaps(); err != nil {
@@ -86,6 +91,45 @@ func probeDefer() (err error) {
 	defer func() { x++ }()
 	if d := rt.GetG().Defer; d != nil && d.SP-uintptr(unsafe.Pointer(&err)) < 4096 {
 		return errors.New("defer record on g")
+	}
+	return nil
+}
+
+// probeDeferRecords checks the rt.Defer mirror against records the runtime
+// made for defers in a loop (never open-coded, always heap records): two
+// records in front of the chain, innermost first, with the deferring
+// frame's sp, a pc inside this function, the deferred func values, and the
+// link from the second to the first, then the previous head.
+//
+//go:noinline
+func probeDeferRecords() (err error) {
+	gp := rt.GetG()
+	prev := gp.Defer
+	var fns [2]func()
+	x := 0
+	fns[0] = func() { x += 1 }
+	fns[1] = func() { x += 2 }
+	for i := 0; i < 2; i++ {
+		defer fns[i]()
+	}
+	d1 := gp.Defer
+	if d1 == nil || d1.Link == nil {
+		return errors.New("defer record layout mismatch (no records on g)")
+	}
+	d0 := d1.Link
+	fv := func(f func()) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&f)) }
+	var local uintptr
+	lp := uintptr(unsafe.Pointer(&local))
+	self := rt.FindFunc(reflect.ValueOf(probeDeferRecords).Pointer()).Entry()
+	for i, d := range []*rt.Defer{d0, d1} {
+		if !d.Heap || d.Rangefunc || d.Head != nil || d.Fn != fv(fns[i]) ||
+			d.SP > lp || lp-d.SP > 4096 || d.SP-gp.StackLo >= gp.StackHi-gp.StackLo ||
+			rt.FindFunc(d.PC).Entry() != self {
+			return fmt.Errorf("defer record layout mismatch (record %d)", i)
+		}
+	}
+	if d0.Link != prev || d0.SP != d1.SP {
+		return errors.New("defer record layout mismatch (link/sp)")
 	}
 	return nil
 }

@@ -213,6 +213,14 @@ func tortureBottom(st *tortureState, l *tortureLocal, key int) {
 			if checkHeap(v, key+5) != "" {
 				panic("torture: value received into a frame lost")
 			}
+		case 4:
+			// Loop defers (heap records) pending across yields: the
+			// native engine detaches and relinks them (I5).
+			left := new(int)
+			tortureLoopDefers(st, key, left)
+			if *left != 0 {
+				panic(fmt.Sprintf("torture: %d loop defers did not run", *left))
+			}
 		case 3:
 			// Spin long enough to be preempted asynchronously inside
 			// restored frames.
@@ -229,6 +237,36 @@ func tortureBottom(st *tortureState, l *tortureLocal, key int) {
 			panic(fmt.Sprintf("torture: %s wrong after yield", e))
 		}
 	}
+}
+
+// tortureLoopDefers defers in a loop (never open-coded: heap records on
+// g._defer), then yields with the records pending, possibly after growing
+// the stack. Each deferred call checks heap data only its closure keeps
+// alive and that the calls run innermost first, on return or when Close
+// unwinds the coroutine.
+//
+//go:noinline
+func tortureLoopDefers(st *tortureState, key int, left *int) {
+	n := 1 + st.rng.IntN(4)
+	next := n - 1
+	*left = n
+	for i := 0; i < n; i++ {
+		h := newHeap(key + 10 + i)
+		defer func() {
+			if checkHeap(h, key+10+i) != "" {
+				panic("torture: heap data of a loop defer lost")
+			}
+			if next != i {
+				panic(fmt.Sprintf("torture: loop defer %d ran when %d was expected", i, next))
+			}
+			next--
+			*left--
+		}()
+	}
+	if st.rng.IntN(2) == 0 {
+		tortureGrow(st, st.rng.IntN(20), nil, key)
+	}
+	tortureYield(st)
 }
 
 //go:noinline

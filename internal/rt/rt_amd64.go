@@ -212,12 +212,18 @@ type G struct {
 	Defer       *Defer         // *_defer
 }
 
-// Defer mirrors the prefix of runtime._defer (Go 1.26).
+// Defer mirrors runtime._defer (runtime2.go; identical in Go 1.26 and
+// 1.27). The native engine detaches heap records from g._defer on a yield
+// and relinks them on resume; sharedstack's probe checks this layout
+// against records the runtime made.
 type Defer struct {
 	Heap      bool
-	Rangefunc bool
-	SP        uintptr
-	PC        uintptr
+	Rangefunc bool           // true for a range-over-func head record
+	SP        uintptr        // sp of the deferring frame
+	PC        uintptr        // pc at time of defer
+	Fn        unsafe.Pointer // func(): *funcval
+	Link      *Defer         // next record on g: heap or stack
+	Head      unsafe.Pointer // *atomic.Pointer[_defer] (rangefunc only)
 }
 
 // GetG returns the current goroutine's g.
