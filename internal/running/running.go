@@ -111,10 +111,6 @@ func (c *Co) CheckYield() {
 	}
 }
 
-// Busy reports whether c must not be resumed or closed now because it is
-// on a stack.
-func (c *Co) Busy() bool { return c.Status == Running || c.Status == Normal }
-
 // NoYield runs fn with yielding forbidden for the coroutine running on the
 // calling goroutine (if any). Coroutines that fn resumes may yield.
 func NoYield(fn func()) {
