@@ -1,0 +1,681 @@
+//go:build linux && amd64 && go1.26 && !go1.28 && !race
+
+// The native engine on linux (amd64; arm64 in progress), Go 1.26 and 1.27.
+//
+// A coroutine's frames are ordinary frames on the stack of the goroutine
+// that resumes it, chained below an assembly entry frame (enter). On Yield
+// the frames [bottom, base) are described with the runtime's own stack maps
+// (a shape, cached per chain of return PCs), the heap pointers the GC would
+// find in them are copied into a retention list, and the bytes are saved in
+// a noscan image; on Resume the image is copied back below the current entry
+// frame and relocated exactly as the runtime's stack copier would.
+//
+// Where each invariant of DESIGN.md is kept:
+//
+//	I1 walkability     native_amd64.s (header comment): NOSPLIT asm, only
+//	                   frameless leaves write SP, no Go code mid-switch.
+//	I2 liveness        shape.retain + yieldPrepare (retention list written
+//	                   while the frames are on the stack); image buffers are
+//	                   noscan; decodeMeta reads only what the maps say.
+//	I3 relocation      buildShape (reloc list = the copier's slots, deduped)
+//	                   + switchIn (range-checked add, outermost BP patched).
+//	I4 no stack        native.baseOff is a distance from stack.hi; the walk
+//	   addresses       holds bottom as an unsafe.Pointer and offsets only.
+//	I5 runtime links   yieldPrepare refuses g._panic in the region; the
+//	                   coroutine's heap defer records (a prefix of g._defer)
+//	                   are checked by checkDefers, detached by detachDefers
+//	                   into native.defers and relinked by yieldResumed;
+//	                   any other record in the region is refused.
+//	I6 refuse/fallback build tags; nativeProbe; decodeMeta refuses frames
+//	                   without maps (reflect, cgo, foreign asm, SPWRITE).
+//
+// The goroutine a body runs on is its current resumer: LockOSThread state,
+// pprof labels, trace regions, runtime.Goexit and t.FailNow belong to the
+// resumer, and a body resumed by another goroutine continues there.
+
+package sharedstack
+
+import (
+	"math/bits"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/costack-dev/costack/internal/rt"
+)
+
+func init() {
+	nativeEngine = &engine{
+		kind:    Native,
+		detail:  "copying shared stack",
+		probe:   nativeProbe,
+		newImpl: func() impl { return new(native) },
+	}
+}
+
+// native is the engine state of one coroutine. The fields the assembly
+// reads are named in native_amd64.s.
+type native struct {
+	c *Coroutine
+	// size is the image length, base - bottom; 0 before the first yield.
+	size uintptr
+	// baseOff is stack.hi - base of the current entry frame (I4: a
+	// distance from the stack top, which the runtime's copier preserves).
+	baseOff uintptr
+	// oldBottom is where the image's bottom was when it was taken. It is
+	// the coordinate system of the image's own pointers and is used only
+	// to relocate the image, never to reach the live stack (I4).
+	oldBottom uintptr
+	// bpOff is yieldSwitch's frame pointer, from the bottom.
+	bpOff uintptr
+	// resumer is the g that runs the coroutine (set by enter). A uintptr,
+	// written by assembly without a write barrier: it is only compared.
+	resumer uintptr
+	// shape describes the frames in the image; shared by every coroutine
+	// suspended at the same site.
+	shape *shape
+	// buf is the image block (img.ptr), outside the Go heap: an image is
+	// never scanned (I2); its pointers are kept alive by keep.
+	buf uintptr
+	img *imageBlock
+	// keep is the retention list: every heap pointer the GC would find in
+	// the image, written while the frames were still on the stack (I2).
+	keep  []unsafe.Pointer
+	nkeep int
+	// defers is the coroutine's pending non-open-coded defer records,
+	// innermost first, detached from g._defer while it is suspended (I5).
+	// They are heap records (_defer.heap), held only by this GC-visible
+	// field, written with write barriers; the last one's link is nil, and
+	// each record's sp is kept as an offset from the image bottom (I4).
+	// nil while running, or when nothing is pending.
+	defers *rt.Defer
+}
+
+// trampoline is the outermost Go frame of every coroutine; enter calls it
+// (through its ABI0 wrapper) on the first resume.
+func trampoline(n *native) { n.c.run() }
+
+func (n *native) resume(c *Coroutine) {
+	if n.c != c {
+		n.c = c
+	}
+	for enter(n) != 0 {
+		growStack(int(n.size) + stackMargin)
+	}
+}
+
+func (n *native) suspend(c *Coroutine) {
+	if c.phase != active {
+		panic("costack: Yield of a coroutine that is not running")
+	}
+	yieldSwitch(n)
+}
+
+func (n *native) footprint() int {
+	f := int(unsafe.Sizeof(*n)) + 8*cap(n.keep)
+	if n.img != nil {
+		f += int(unsafe.Sizeof(*n.img) + n.img.size)
+	}
+	for d := n.defers; d != nil; d = d.Link {
+		f += int(unsafe.Sizeof(*d))
+	}
+	return f
+}
+
+func (n *native) release() {
+	if n.img != nil {
+		freeImage(n.img)
+	}
+	n.c, n.shape, n.buf, n.keep, n.nkeep, n.defers = nil, nil, 0, nil, 0, nil
+	n.size, n.oldBottom, n.bpOff, n.resumer = 0, 0, 0, 0
+}
+
+// growStack makes the runtime grow the current goroutine's stack until at
+// least need bytes are free below the caller's frame.
+//
+//go:noinline
+func growStack(need int) byte {
+	var pad [1024]byte
+	if need > len(pad) {
+		pad[need&1023] = growStack(need - len(pad))
+	}
+	return pad[need&1023]
+}
+
+// yieldPrepare runs on the coroutine's stack, called by yieldSwitch with
+// bottom = the address of the return PC that the CALL of switchOut will
+// push. It refuses what it cannot prove safe (I5, I6), finds the shape of
+// the frames in [bottom, base), sizes the buffers and fills the retention
+// list. bottom is an unsafe.Pointer into this stack, so the runtime adjusts
+// it if the stack moves during the calls below; every other position is an
+// offset from it.
+func yieldPrepare(n *native, bottom unsafe.Pointer, gp *rt.G) {
+	if uintptr(unsafe.Pointer(gp)) != n.resumer {
+		panic("costack: Yield called from a goroutine other than the one running the coroutine")
+	}
+	size := gp.StackHi - n.baseOff - uintptr(bottom) // no call in between: consistent
+	if size == 0 || size%8 != 0 || size > gp.StackHi-uintptr(bottom) {
+		panic("costack: native engine lost the coroutine's entry frame (please report)")
+	}
+
+	// I5: the runtime links panics in progress and non-open-coded defer
+	// records from the goroutine; such a record inside the region would be
+	// left dangling by the copy. Refuse instead.
+	if uintptr(gp.Panic)-uintptr(bottom) < size {
+		panic("costack: Yield while a panic is in progress in the coroutine, or inside a deferred call run by the runtime, is not supported on the native engine")
+	}
+	if gp.Defer != nil {
+		checkDefers(gp, bottom, size)
+	}
+
+	s := n.shape
+	if s == nil || s.size != size || !s.matches(bottom) {
+		s = findShape(bottom, size)
+	}
+	if n.shape != s {
+		n.shape = s
+	}
+
+	// The image block: the smallest class that holds the image; a smaller
+	// one after a deep excursion.
+	if n.img == nil {
+		n.img = new(imageBlock)
+		if !n.c.closedWhenDropped {
+			runtime.AddCleanup(n, freeImage, n.img)
+		}
+	}
+	if b := n.img; b.size < size || b.size >= 4*size && b.size > arenaSmallMax {
+		if b.ptr != 0 {
+			arenaFree(*b)
+		}
+		*b = arenaAlloc(size)
+		n.buf = b.ptr
+	}
+	if cap(n.keep) < s.maxKeep || cap(n.keep) > 2*s.maxKeep+16 {
+		clear(n.keep[:n.nkeep])
+		n.keep = make([]unsafe.Pointer, s.maxKeep)
+		n.nkeep = 0
+	}
+	k := s.retain(bottom, n.keep[:cap(n.keep)], gp)
+	if k < n.nkeep {
+		clear(n.keep[k:n.nkeep])
+	}
+	n.nkeep = k
+	n.size = size
+	// Last, with nothing that can panic or move the stack after it: a
+	// panic past this point would lose the detached records.
+	if d := gp.Defer; d != nil && d.SP-uintptr(bottom) < size {
+		n.defers = detachDefers(gp, bottom, size)
+	}
+}
+
+// checkDefers proves that the coroutine's defer records can be detached
+// (I5), or refuses the yield. The runtime pushes a record at the front of
+// g._defer with the deferring frame's sp, so the records of frames in the
+// region [bottom, bottom+size) must be exactly a prefix of the chain,
+// innermost first: an inner coroutine's in front of the outer body's, the
+// resumer's after them. It is verified, not assumed: no record after the
+// prefix may lie in the region. Each record of the prefix must be a heap
+// record (a stack record lives in a frame of the region and would move
+// with the image: refused), not a range-over-func head (its head list is
+// runtime state we do not relocate: refused), and its fn must not point
+// into the stack (a heap record's closure escapes to the heap; if it did
+// not, it would be a stack object the image relocation does not cover for
+// this slot: refused). link inside the prefix points at the next heap
+// record; the last one's link leaves the region and is cut on detach.
+// Nothing here calls a function, so bottom and the records' sp stay in one
+// coordinate system.
+func checkDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr) {
+	d := gp.Defer
+	for ; d != nil && d.SP-uintptr(bottom) < size; d = d.Link {
+		if !d.Heap || d.Rangefunc {
+			panic("costack: Yield with a pending stack-allocated or range-over-func defer record (a defer outside a loop in a function that also defers in a loop or has more than 8 defers, a defer inside a range-over-func loop, or a build with -N) is not supported on the native engine")
+		}
+		if uintptr(d.Fn)-gp.StackLo < gp.StackHi-gp.StackLo {
+			panic("costack: Yield with a pending defer of a stack-allocated closure is not supported on the native engine (please report)")
+		}
+	}
+	for ; d != nil; d = d.Link {
+		if d.SP-uintptr(bottom) < size {
+			panic("costack: Yield with the coroutine's defer records interleaved with others on the goroutine is not supported on the native engine (please report)")
+		}
+	}
+}
+
+// detachDefers unlinks the prefix of g._defer that checkDefers proved to
+// belong to the region (I5): g._defer becomes the first record outside it,
+// the last detached record's link is cut (a heap record must not keep a
+// pointer to a record of the resumer, possibly on its stack), and each sp
+// becomes an offset from bottom (I4: the detached records are not seen by
+// the runtime's stack copier). It returns the detached chain, nil if there
+// is none. All writes of pointers are ordinary Go writes: write barriers.
+// No call: no stack move between reading bottom and the records' sp.
+func detachDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr) *rt.Defer {
+	first := gp.Defer
+	if first == nil || first.SP-uintptr(bottom) >= size {
+		return nil
+	}
+	d, last := first, first
+	for ; d != nil && d.SP-uintptr(bottom) < size; d = d.Link {
+		d.SP -= uintptr(bottom)
+		last = d
+	}
+	gp.Defer = d
+	last.Link = nil
+	return first
+}
+
+// yieldResumed runs on the coroutine's stack, called by yieldSwitch after
+// switchIn has restored and relocated the image, only when records were
+// detached, before any code of the coroutine runs. bottom is the image's
+// new bottom (an unsafe.Pointer into this stack: adjusted if the prologue
+// grows the stack), gp the goroutine now running the coroutine, possibly
+// another one. It relinks the detached records in front of gp's current
+// chain, innermost first, with sp back in stack coordinates: the same
+// frame-relative position, moved by the relocation delta, so deferreturn,
+// panics, Goexit and Close find them at their frames (I5). From here on
+// the records are on the chain and the runtime's copier adjusts them.
+func yieldResumed(n *native, bottom unsafe.Pointer, gp *rt.G) {
+	first := n.defers
+	if first == nil {
+		return
+	}
+	n.defers = nil
+	at := uintptr(bottom)
+	if disableDeferReloc {
+		at = n.oldBottom // the negative control: sp not relocated
+	}
+	last := first
+	for d := first; d != nil; d = d.Link {
+		d.SP += at
+		last = d
+	}
+	last.Link = gp.Defer
+	gp.Defer = first
+}
+
+// shape is everything about a chain of frames that depends only on its
+// return PCs: shared by every coroutine suspended at the same site. All
+// positions are byte offsets from the image bottom.
+type shape struct {
+	size uintptr
+	// pcs: the return PC expected at each offset. Equal PCs at equal
+	// offsets with equal size mean equal frames (a frame's size and maps
+	// depend on its PC only), so the rest of the shape applies.
+	pcs []pcAt
+	// live: pointer slots that the stack maps say are live (locals and
+	// args, inside the region).
+	live []uint32
+	// objs: stack objects in the region, by offset.
+	objs []object
+	// reloc: every slot the runtime's copier would adjust: live slots,
+	// every pointer word of every allocated stack object, saved BPs;
+	// sorted, deduplicated (a slot found by two routes moves once).
+	reloc []uint32
+	// outerBP is the outermost frame's saved-BP slot (it points at the
+	// entry frame, outside the region), or -1.
+	outerBP int64
+	maxKeep int
+}
+
+type pcAt struct {
+	off uint32
+	pc  uintptr
+}
+
+type object struct {
+	off, size uint32
+	ptrs      []uint32 // offsets of pointer words (in a shape: from the bottom)
+}
+
+func (s *shape) matches(bottom unsafe.Pointer) bool {
+	for _, p := range s.pcs {
+		if *(*uintptr)(unsafe.Add(bottom, p.off)) != p.pc {
+			return false
+		}
+	}
+	return true
+}
+
+// retain fills keep with the heap pointers the GC would find in the frames
+// (I2), exactly as scanframeworker and the stack-object pass of scanstack:
+// the live slots of the bitmaps; a stack object only once a live slot or
+// another reachable object points into it (an unreachable object may hold
+// stale pointers, which must never be retained). Returns the count.
+func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G) int {
+	// marked: objects found reachable; scanned: objects whose pointer
+	// words were classified. Bit sets; no allocation up to 64 objects.
+	var markedBuf, scannedBuf [1]uint64
+	marked, scanned := markedBuf[:], scannedBuf[:]
+	if n := (len(s.objs) + 63) / 64; n > 1 {
+		marked, scanned = make([]uint64, n), make([]uint64, n)
+	}
+	k := s.scan(bottom, s.live, keep, 0, gp, marked)
+	for again := true; again; {
+		again = false
+		for w := range marked {
+			for todo := marked[w] &^ scanned[w]; todo != 0; todo = marked[w] &^ scanned[w] {
+				b := bits.TrailingZeros64(todo)
+				scanned[w] |= 1 << b
+				again = true
+				if !disableObjectScan {
+					k = s.scan(bottom, s.objs[w*64+b].ptrs, keep, k, gp, marked)
+				}
+			}
+		}
+	}
+	return k
+}
+
+// scan classifies the values of the slots at offs: heap pointers are
+// appended to keep[k:], pointers into the region mark the stack object
+// they point into. Each value is compared with bottom in the expression
+// that loads it, with no call in between, so a stack move (possible only at
+// a call) cannot mix coordinates; after a call only offsets are used.
+func (s *shape) scan(bottom unsafe.Pointer, offs []uint32, keep []unsafe.Pointer, k int, gp *rt.G, marked []uint64) int {
+	for _, off := range offs {
+		v := *(*unsafe.Pointer)(unsafe.Add(bottom, off))
+		switch rel := uintptr(v) - uintptr(bottom); {
+		case v == nil:
+		case rel < s.size:
+			// Into the region: the stack object it points into (if any)
+			// becomes reachable.
+			if i := s.objectAt(uint32(rel)); i >= 0 {
+				marked[i/64] |= 1 << (i % 64)
+			}
+		case uintptr(v)-gp.StackLo < gp.StackHi-gp.StackLo:
+			// Into this stack outside the region: no heap object.
+		case !disableRetention:
+			keep[k] = v
+			k++
+		}
+	}
+	return k
+}
+
+// objectAt returns the index of the stack object containing offset off, or
+// -1 (like the GC's stack-object lookup: a pointer anywhere into an object
+// makes it reachable).
+func (s *shape) objectAt(off uint32) int {
+	lo, hi := 0, len(s.objs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.objs[m].off+s.objs[m].size <= off {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(s.objs) && s.objs[lo].off <= off {
+		return lo
+	}
+	return -1
+}
+
+// Test-only switches for the negative controls: each disables one part of
+// the proof, and the torture must then fail.
+var (
+	disableRetention  bool
+	disableObjectScan bool
+	disableBPReloc    bool
+	disableDeferReloc bool
+)
+
+// The shape cache: copy-on-write map from image size to the shapes of that
+// size; readers take no lock.
+var (
+	shapeMu    sync.Mutex
+	shapeCache atomic.Pointer[map[uintptr][]*shape]
+)
+
+func findShape(bottom unsafe.Pointer, size uintptr) *shape {
+	if m := shapeCache.Load(); m != nil {
+		for _, s := range (*m)[size] {
+			if s.matches(bottom) {
+				return s
+			}
+		}
+	}
+	s := buildShape(bottom, size)
+	shapeMu.Lock()
+	defer shapeMu.Unlock()
+	old := shapeCache.Load()
+	m := make(map[uintptr][]*shape)
+	if old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	if len(m[size]) < 64 { // bound the cache per size; beyond that, rebuild
+		m[size] = append(m[size][:len(m[size]):len(m[size])], s)
+	}
+	shapeCache.Store(&m)
+	return s
+}
+
+// frameMeta is what the stack maps say about a function at one return PC.
+// Offsets are from the frame's SP.
+type frameMeta struct {
+	refuse string // non-empty: a yield across this frame is refused
+	enter  bool   // the entry frame: the walk ends here
+	spd    uint32 // the pcsp value: the return PC is at sp+spd
+	locals []uint32
+	args   []uint32
+	objs   []object
+}
+
+var metaCache sync.Map // return PC → *frameMeta
+
+func metaAt(pc uintptr) *frameMeta {
+	if m, ok := metaCache.Load(pc); ok {
+		return m.(*frameMeta)
+	}
+	m := decodeMeta(pc)
+	metaCache.Store(pc, m)
+	return m
+}
+
+// decodeMeta mirrors the runtime's unwinder and getStackMap for the frame
+// of the function containing pc, continuing at pc (a return PC).
+func decodeMeta(pc uintptr) *frameMeta {
+	f := rt.FindFunc(pc)
+	if !f.Valid() {
+		return &frameMeta{refuse: "costack: Yield across a frame without runtime metadata is not supported on the native engine"}
+	}
+	name := funcName(pc)
+	if f.Entry() == enterPC() {
+		return &frameMeta{enter: true}
+	}
+	switch {
+	case strings.HasPrefix(name, "reflect."), isReflectCall(name):
+		return &frameMeta{refuse: "costack: Yield inside reflect.Call or reflect.MakeFunc is not supported on the native engine (" + name + ")"}
+	case strings.Contains(name, "cgocallback") || strings.Contains(name, "cgocall"):
+		return &frameMeta{refuse: "costack: Yield inside a cgo callback is not supported on the native engine (" + name + ")"}
+	}
+	// I6: our own yieldSwitch is the only assembly allowed in the chain;
+	// anything else may lack stack maps, write SP, or be a runtime switch.
+	if f.Flag()&(rt.FlagAsm|rt.FlagSPWrite|rt.FlagTopFrame) != 0 && f.Entry() != yieldSwitchPC() ||
+		f.Args() == rt.ArgsSizeUnknown {
+		return &frameMeta{refuse: "costack: Yield across a frame without Go stack maps (" + name + ") is not supported on the native engine"}
+	}
+	spd, ok := f.SPDelta(pc)
+	if !ok || spd < 0 || spd%8 != 0 {
+		return &frameMeta{refuse: "costack: Yield across a frame with an unknown frame size (" + name + ")"}
+	}
+	m := &frameMeta{spd: uint32(spd)}
+	// As the runtime's unwinder: fp = sp+spd+8; varp = fp-8, minus the
+	// saved BP when the frame is not empty; argp = fp.
+	varp := int64(spd)
+	if spd > 0 {
+		varp -= 8
+	}
+	argp := int64(spd) + 8
+	// As getStackMap: the map index at the CALL (pc-1), -1 read as 0.
+	idx := int32(-1)
+	if pc != f.Entry() {
+		idx = f.PCData(rt.PCDataStackMapIndex, pc-1)
+	}
+	if idx < 0 {
+		idx = 0
+	}
+	if varp > 0 {
+		sm := (*rt.StackMap)(f.FuncData(rt.FuncDataLocalsPointerMaps))
+		if sm == nil || sm.N <= 0 {
+			return &frameMeta{refuse: "costack: Yield across a frame without a locals stack map (" + name + ")"}
+		}
+		if sm.NBit > 0 {
+			if idx >= sm.N {
+				return &frameMeta{refuse: "costack: bad stack map index in " + name}
+			}
+			bm := sm.Bitmap(idx)
+			for i := int32(0); i < sm.NBit; i++ {
+				if rt.Bit(bm, i) {
+					m.locals = append(m.locals, uint32(varp-8*int64(sm.NBit)+8*int64(i)))
+				}
+			}
+		}
+	}
+	if f.Args() > 0 {
+		sm := (*rt.StackMap)(f.FuncData(rt.FuncDataArgsPointerMaps))
+		if sm == nil || sm.N <= 0 {
+			return &frameMeta{refuse: "costack: Yield across a frame without an args stack map (" + name + ")"}
+		}
+		if idx >= sm.N {
+			return &frameMeta{refuse: "costack: bad stack map index in " + name}
+		}
+		bm := sm.Bitmap(idx)
+		for i := int32(0); i < sm.NBit; i++ {
+			if rt.Bit(bm, i) {
+				m.args = append(m.args, uint32(argp+8*int64(i)))
+			}
+		}
+	}
+	for _, r := range f.StackObjects() {
+		base := varp
+		if r.Off >= 0 {
+			base = argp
+		}
+		p := base + int64(r.Off)
+		if p < 0 {
+			continue // not allocated yet in this frame
+		}
+		o := object{off: uint32(p), size: uint32(r.Size)}
+		mask := unsafe.Add(nil, f.Rodata()+uintptr(r.GCDataOff))
+		for w := int32(0); w < r.PtrBytes/8; w++ {
+			if *(*byte)(unsafe.Add(mask, w/8))>>(w%8)&1 != 0 {
+				o.ptrs = append(o.ptrs, uint32(8*w))
+			}
+		}
+		m.objs = append(m.objs, o)
+	}
+	return m
+}
+
+// isReflectCall reports the runtime's assembly trampolines of reflect.Call
+// (runtime.reflectcall and runtime.call16 ... runtime.call1073741824).
+func isReflectCall(name string) bool {
+	if name == "runtime.reflectcall" {
+		return true
+	}
+	digits, ok := strings.CutPrefix(name, "runtime.call")
+	return ok && digits != "" && strings.Trim(digits, "0123456789") == ""
+}
+
+func funcName(pc uintptr) string {
+	if f := runtime.FuncForPC(pc); f != nil {
+		return f.Name()
+	}
+	return "?"
+}
+
+// buildShape walks the frames from bottom to the entry frame with the
+// stack maps, as the runtime's unwinder does.
+func buildShape(bottom unsafe.Pointer, size uintptr) *shape {
+	s := &shape{size: size, outerBP: -1}
+	word := func(off uintptr) uintptr { return *(*uintptr)(unsafe.Add(bottom, off)) }
+	var bps []uint32
+	off := uintptr(0) // position of the current frame's return PC
+	for frames := 0; ; frames++ {
+		pc := word(off)
+		sp := off + 8
+		if frames > 1<<16 || sp > size {
+			panic("costack: native engine lost the frame chain (please report)")
+		}
+		m := metaAt(pc)
+		if m.refuse != "" {
+			panic(m.refuse)
+		}
+		s.pcs = append(s.pcs, pcAt{uint32(off), pc})
+		if m.enter {
+			if sp != size {
+				panic("costack: Yield of a coroutine that is not the innermost running one")
+			}
+			break
+		}
+		in := func(o uint32) bool { return uintptr(o)+8 <= size }
+		for _, o := range m.locals {
+			s.live = append(s.live, uint32(sp)+o)
+		}
+		for _, o := range m.args {
+			if a := uint32(sp) + o; in(a) {
+				s.live = append(s.live, a)
+			}
+		}
+		for _, o := range m.objs {
+			o.off += uint32(sp)
+			if uintptr(o.off)+uintptr(o.size) > size {
+				continue
+			}
+			abs := make([]uint32, len(o.ptrs))
+			for i, p := range o.ptrs {
+				abs[i] = o.off + p
+			}
+			o.ptrs = abs
+			s.objs = append(s.objs, o)
+		}
+		if m.spd > 0 {
+			bps = append(bps, uint32(sp)+m.spd-8)
+		}
+		off = sp + uintptr(m.spd)
+	}
+	// Cross-check the frame sizes decoded from the pcsp tables against the
+	// frame-pointer chain the code itself built: each saved BP must point
+	// at the next saved BP up, and the outermost one at the entry frame's
+	// (base+16). A disagreement means the layout is not understood: refuse
+	// rather than relocate wrongly (I6).
+	for i, slot := range bps {
+		want := uintptr(size) + 16
+		if i+1 < len(bps) {
+			want = uintptr(bps[i+1])
+		}
+		if *(*uintptr)(unsafe.Add(bottom, slot))-uintptr(bottom) != want {
+			panic("costack: native engine frame layout check failed (please report)")
+		}
+	}
+	// The last saved BP belongs to the outermost frame (the trampoline's
+	// wrapper) and points at the entry frame.
+	if len(bps) > 0 {
+		s.outerBP = int64(bps[len(bps)-1])
+		bps = bps[:len(bps)-1]
+	}
+	slices.Sort(s.live)
+	s.live = slices.Compact(s.live)
+	slices.SortFunc(s.objs, func(a, b object) int { return int(a.off) - int(b.off) })
+	s.reloc = append(s.reloc, s.live...)
+	for _, o := range s.objs {
+		s.reloc = append(s.reloc, o.ptrs...)
+	}
+	if !disableBPReloc {
+		s.reloc = append(s.reloc, bps...)
+	}
+	slices.Sort(s.reloc)
+	s.reloc = slices.Compact(s.reloc)
+	s.maxKeep = len(s.live)
+	for _, o := range s.objs {
+		s.maxKeep += len(o.ptrs)
+	}
+	return s
+}
