@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"unsafe"
 
 	"github.com/costack-dev/costack/internal/running"
 	"github.com/costack-dev/costack/sharedstack"
@@ -68,9 +69,20 @@ func (e *PanicError) Unwrap() error {
 }
 
 // core is the part of a coroutine that does not depend on its value types.
+// The engine's coroutine is embedded: a coroutine is one allocation (plus
+// its handle).
 type core struct {
 	running.Co
-	co *sharedstack.Coroutine
+	co sharedstack.Coroutine
+}
+
+// Ended implements sharedstack.Body for every body: it runs on the
+// goroutine that ran the body last, however the body ended (returned,
+// panicked, closed, or runtime.Goexit, which never returns to enter), and
+// ends the resume that was running it.
+func (c *core) Ended() {
+	c.BodyEnded()
+	c.Exit(running.Dead)
 }
 
 // Coroutine is a stackful coroutine whose body receives values of type In
@@ -116,7 +128,7 @@ func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, 
 	}
 	s := &state[In, Out]{body: body}
 	s.y.s = s
-	s.co = sharedstack.NewBody(s)
+	s.co.InitOwned(s)
 	return handle(s)
 }
 
@@ -125,11 +137,9 @@ func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, 
 func newOn[In, Out any](k sharedstack.Kind, body func(y *Yielder[In, Out], in In) Out) (*Coroutine[In, Out], error) {
 	s := &state[In, Out]{body: body}
 	s.y.s = s
-	co, err := sharedstack.NewBodyOn(k, s)
-	if err != nil {
+	if err := s.co.InitOn(k, s, true); err != nil {
 		return nil, err
 	}
-	s.co = co
 	return handle(s), nil
 }
 
@@ -159,9 +169,6 @@ func (s *state[In, Out]) Run() {
 	s.out = s.body(&s.y, s.in)
 }
 
-// Ended implements sharedstack.Body.
-func (s *state[In, Out]) Ended() { s.BodyEnded() }
-
 // Resume runs the coroutine until its body yields or ends. The first
 // Resume's in is the body's argument; each later one is what the pending
 // Yield returns. It returns the yielded value with done == false, or the
@@ -181,11 +188,14 @@ func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
 		return out, false, ErrRunning
 	}
 	s.in = in
-	outcome, p := s.enter(false)
+	s.Enter()
+	outcome, p := s.co.Resume()
 	if outcome == sharedstack.Yielded {
+		s.Exit(running.Suspended)
 		out, s.out = s.out, out
 		return out, false, nil
 	}
+	// The body ended: core.Ended has exited the resume.
 	out, s.out = s.out, out
 	s.in = *new(In)
 	if p != nil {
@@ -196,21 +206,24 @@ func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
 	return out, true, panicError(p)
 }
 
-// enter resumes the engine coroutine, keeping the statuses of it and of its
-// parent right whatever happens in the body, including runtime.Goexit.
-func (c *core) enter(closing bool) (outcome sharedstack.Outcome, p *sharedstack.Panic) {
-	f := c.Enter()
-	defer func() {
-		if outcome == sharedstack.Yielded {
-			c.Exit(f, running.Suspended)
-		} else {
-			c.Exit(f, running.Dead)
-		}
-	}()
+// enter resumes or closes the engine coroutine, keeping the statuses of it
+// and of its parent right: Exit here when it yields, core.Ended when its
+// body ends (also through runtime.Goexit, which never returns here), and
+// here when it is closed before its body started.
+func (c *core) enter(closing bool) (sharedstack.Outcome, *sharedstack.Panic) {
+	c.Enter()
 	if closing {
-		return sharedstack.Returned, c.co.Close()
+		p := c.co.Close()
+		if c.Entered() {
+			c.Exit(running.Dead)
+		}
+		return sharedstack.Returned, p
 	}
-	return c.co.Resume()
+	outcome, p := c.co.Resume()
+	if outcome == sharedstack.Yielded {
+		c.Exit(running.Suspended)
+	}
+	return outcome, p
 }
 
 func panicError(p *sharedstack.Panic) error {
@@ -274,11 +287,11 @@ func (c *Coroutine[In, Out]) Close() error {
 // its body refers to.
 func (c *Coroutine[In, Out]) Footprint() int {
 	s := c.s
-	n := sizeofState[In, Out]() + s.co.Footprint()
 	if Status(s.Status) == Dead {
 		return sizeofState[In, Out]()
 	}
-	return n
+	// The engine's Coroutine is inside the state.
+	return sizeofState[In, Out]() + s.co.Footprint() - int(unsafe.Sizeof(s.co))
 }
 
 // Engine describes the engine that runs coroutines in this process. It

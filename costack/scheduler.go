@@ -4,8 +4,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/costack-dev/costack/sharedstack"
 )
 
 // A Scheduler runs many [Task]s in frames, the way a game loop runs its
@@ -179,7 +177,7 @@ func (s *Scheduler) Go(body func(t *Task)) *Task {
 	t.c.Tag = taskTag
 	t.sink.task = t
 	t.flags.set(flagQueued)
-	t.c.co = sharedstack.New(t.run)
+	t.c.co.Init((*taskBody)(t))
 	s.live.Add(1)
 	w := s.localWorker()
 	s.mu.Lock()

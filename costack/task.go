@@ -100,12 +100,17 @@ func (t *Task) extLocked() *taskExtra {
 	return x
 }
 
-// run is the body as the engine sees it.
-func (t *Task) run() {
+// taskBody is a Task as the engine sees it (sharedstack.Body), without
+// adding Run and Ended to Task's API.
+type taskBody Task
+
+func (b *taskBody) Run() {
+	t := (*Task)(b)
 	t.c.BodyStarted()
-	defer t.c.BodyEnded()
 	t.body(t)
 }
+
+func (b *taskBody) Ended() { b.c.Ended() }
 
 // suspend gives control back to the worker running the task.
 func (t *Task) suspend() {

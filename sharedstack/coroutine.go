@@ -29,28 +29,44 @@ type Panic struct {
 // phase is where a coroutine is in its life.
 type phase uint8
 
+// The order matters: enter accepts exactly the phases below active.
 const (
 	fresh     phase = iota // created, body not started
-	active                 // the body is on a stack: running, or resuming another coroutine
 	suspended              // the body is suspended in Yield
+	active                 // the body is on a stack: running, or resuming another coroutine
 	finished               // the body has returned, panicked, been closed or exited
 )
 
 // Coroutine is an engine-level coroutine. It transfers control only; it is
 // not safe for concurrent use, and the caller (package costack) keeps the
 // rules about who may resume and yield it.
+//
+// The zero Coroutine is not usable: make one with New or NewOn, or embed one
+// in an object of your own and set it up with Init, InitOwned or InitOn
+// (package costack does, so that a coroutine is a single allocation).
 type Coroutine struct {
+	// n is the native engine's state. It is the first field: the engine's
+	// assembly and its Go code reach the Coroutine from n at offset 0 (see
+	// coroutineOf).
+	n native
+	// port is the portable engine's state; nil on the native engine.
+	port    *portable
 	body    Body
-	impl    impl
+	panic   *Panic
 	phase   phase
 	closing bool
 	outcome Outcome
 	// closedWhenDropped: the owner closes the coroutine if it is dropped
-	// while suspended (NewBody), so the engine need not register a cleanup
-	// of its own for what it holds.
+	// while suspended (InitOwned), so the engine need not register a
+	// cleanup of its own for what it holds.
 	closedWhenDropped bool
-	panic             *Panic
 }
+
+// coroutineOf returns the Coroutine whose native state is n.
+func coroutineOf(n *native) *Coroutine { return (*Coroutine)(unsafe.Pointer(n)) }
+
+// n must stay the first field of Coroutine (coroutineOf).
+var _ [0]struct{} = [unsafe.Offsetof(Coroutine{}.n)]struct{}{}
 
 // Body is what a coroutine runs.
 type Body interface {
@@ -58,7 +74,8 @@ type Body interface {
 	Run()
 	// Ended is called when Run has ended in any way (returned, panicked,
 	// been unwound by Close, or runtime.Goexit), on the goroutine that ran
-	// it last, before Resume or Close returns.
+	// it last, before Resume or Close returns. It is not called for a
+	// coroutine closed before it started.
 	Ended()
 }
 
@@ -69,23 +86,15 @@ func (f funcBody) Run()   { f() }
 func (f funcBody) Ended() {}
 
 // New returns a suspended coroutine that runs body on the engine chosen by
-// selectEngine. Nothing runs until the first Resume.
+// selectEngine. Nothing runs until the first Resume. If the coroutine is
+// dropped while suspended, what the engine holds for it is freed after the
+// collector notices; its pending deferred calls do not run.
 func New(body func()) *Coroutine {
 	if body == nil {
 		panic("sharedstack: New with a nil body")
 	}
-	return NewBody(funcBody(body))
-}
-
-// NewBody is New for a Body, for owners that need to know when the body
-// ends on the goroutine that ran it and that close every coroutine they
-// drop while it is suspended (package costack does, through a cleanup of
-// its own). Unlike New, the engine then registers no cleanup of its own: a
-// coroutine of NewBody dropped while suspended and never closed keeps its
-// saved state until the process exits.
-func NewBody(body Body) *Coroutine {
-	c := newOn(selectOnce().active, body)
-	c.closedWhenDropped = true
+	c := new(Coroutine)
+	c.init(selectOnce().active.kind, funcBody(body))
 	return c
 }
 
@@ -96,33 +105,54 @@ func NewOn(k Kind, body func()) (*Coroutine, error) {
 	if body == nil {
 		panic("sharedstack: New with a nil body")
 	}
-	return newBodyOn(k, funcBody(body))
-}
-
-// NewBodyOn is NewBody on a given engine kind.
-func NewBodyOn(k Kind, body Body) (*Coroutine, error) {
-	c, err := newBodyOn(k, body)
-	if c != nil {
-		c.closedWhenDropped = true
-	}
-	return c, err
-}
-
-func newBodyOn(k Kind, body Body) (*Coroutine, error) {
-	if k == Portable {
-		return newOn(portableEngine, body), nil
-	}
-	if err := Available(Native); err != nil {
+	if err := Available(k); err != nil {
 		return nil, err
 	}
-	return newOn(nativeEngine, body), nil
+	c := new(Coroutine)
+	c.init(k, funcBody(body))
+	return c, nil
 }
 
-func newOn(e *engine, body Body) *Coroutine {
+// Init sets up c, which must be a zero Coroutine, to run body on the
+// engine chosen by selectEngine. It is New for owners that embed the
+// Coroutine in an object of their own, and that need to know when the body
+// ends on the goroutine that ran it (Body.Ended). As with New, what the
+// engine holds is freed if c is dropped while suspended.
+func (c *Coroutine) Init(body Body) {
+	_ = c.InitOn(selectOnce().active.kind, body, false) // the active engine is always available
+}
+
+// InitOwned is Init for owners that close every coroutine they drop while
+// it is suspended (package costack does, through a cleanup of its own, so
+// that the body's deferred calls run). The engine then registers no cleanup
+// of its own: a coroutine of InitOwned dropped while suspended and never
+// closed keeps its saved state until the process exits.
+func (c *Coroutine) InitOwned(body Body) {
+	_ = c.InitOn(selectOnce().active.kind, body, true)
+}
+
+// InitOn is Init (owned false) or InitOwned (owned true) on a given engine
+// kind; it fails when that engine is not available in this process.
+func (c *Coroutine) InitOn(k Kind, body Body, owned bool) error {
+	if err := Available(k); err != nil {
+		return err
+	}
+	c.init(k, body)
+	c.closedWhenDropped = owned
+	return nil
+}
+
+func (c *Coroutine) init(k Kind, body Body) {
 	if body == nil {
 		panic("sharedstack: New with a nil body")
 	}
-	return &Coroutine{body: body, impl: e.newImpl()}
+	if c.body != nil || c.phase != fresh {
+		panic("sharedstack: Init of a coroutine already in use")
+	}
+	c.body = body
+	if k == Portable {
+		c.port = new(portable)
+	}
 }
 
 // errUnwind is the value Yield panics with to unwind a coroutine that is
@@ -140,38 +170,66 @@ func IsUnwind(v any) bool { return v == errUnwind }
 // If the body calls runtime.Goexit, Resume does not return: the body's
 // deferred calls run, the coroutine is finished, and the calling goroutine
 // exits as it would have had the body been a plain call.
+//
+// Resume is small enough to be inlined, and calls the switch (enter)
+// directly: on the native engine a round trip returns through one frame
+// less, and every return after a switch is a mispredicted one.
 func (c *Coroutine) Resume() (Outcome, *Panic) {
-	switch c.phase {
-	case active:
-		panic("sharedstack: Resume of a coroutine that is running")
-	case finished:
-		panic("sharedstack: Resume of a finished coroutine")
-	}
-	c.phase = active
-	c.impl.resume(c)
-	return c.settle()
-}
-
-// settle reads the outcome after impl.resume returned.
-func (c *Coroutine) settle() (Outcome, *Panic) {
+	enter(&c.n) // checks and sets the phase (badResume, active)
 	if c.phase == finished {
-		c.impl.release()
 		return c.outcome, c.panic
 	}
 	c.phase = suspended
 	return Yielded, nil
 }
 
+// badResume is called by enter when the coroutine is active or finished.
+func badResume(n *native) {
+	if coroutineOf(n).phase == active {
+		panic("sharedstack: Resume of a coroutine that is running")
+	}
+	panic("sharedstack: Resume of a finished coroutine")
+}
+
+// portableResume and portableSuspend are the portable engine's side of
+// enter and yieldSwitch, which branch to them for a coroutine that has
+// portable state.
+func portableResume(n *native) {
+	c := coroutineOf(n)
+	c.port.resume(c)
+}
+
+func portableSuspend(n *native) {
+	c := coroutineOf(n)
+	c.port.suspend(c)
+}
+
+// release frees what the engine held once the body has ended, or when a
+// coroutine that never started is closed.
+func (c *Coroutine) release() {
+	if c.port == nil {
+		c.n.release()
+	} else {
+		c.port.release()
+	}
+}
+
 // Yield suspends the running coroutine c and returns when it is resumed. It
 // must be called from c's body while c is the innermost running coroutine on
-// this goroutine; package costack checks that before calling.
+// this goroutine; package costack checks that before calling (the engines
+// check again that c is running).
 //
 // closing reports that c is being closed (it may have been closed while
 // suspended, or be yielding again after a recovered unwind): the caller must
 // then call Unwind instead of returning to the body.
+//
+// Yield is small enough to be inlined, so that on the native engine the
+// switch (yieldSwitch) is called directly from the caller's frame: a
+// suspended image holds one frame less, and a resume returns through one
+// frame less.
 func (c *Coroutine) Yield() (closing bool) {
 	if !c.closing {
-		c.impl.suspend(c)
+		yieldSwitch(&c.n)
 	}
 	return c.closing
 }
@@ -187,10 +245,7 @@ func (c *Coroutine) Unwind() { panic(errUnwind) }
 func (c *Coroutine) Close() *Panic {
 	switch c.phase {
 	case fresh:
-		c.phase = finished
-		c.outcome = Returned
-		c.body = nil
-		c.impl.release()
+		c.finish(Returned, nil)
 		return nil
 	case finished:
 		return nil
@@ -198,9 +253,7 @@ func (c *Coroutine) Close() *Panic {
 		panic("sharedstack: Close of a coroutine that is running")
 	}
 	c.closing = true
-	c.phase = active
-	c.impl.resume(c)
-	_, p := c.settle()
+	_, p := c.Resume()
 	return p
 }
 
@@ -210,22 +263,27 @@ func (c *Coroutine) Finished() bool { return c.phase == finished }
 // Footprint reports the bytes the engine holds for c: the Coroutine itself
 // and the engine's saved state.
 func (c *Coroutine) Footprint() int {
-	return int(unsafe.Sizeof(*c)) + c.impl.footprint()
+	n := int(unsafe.Sizeof(*c))
+	if c.port != nil {
+		return n + c.port.footprint()
+	}
+	return n + c.n.footprint()
 }
 
 // run is the bottom frame of every coroutine: the engine calls it, as a
-// nested call, on the first resume. When it returns the coroutine is
-// finished, whatever the body did. It keeps no locals (the deferred call is
-// a method, not a closure), so it adds little to every suspended image.
-func (c *Coroutine) run() {
-	defer c.ended()
+// nested call, on the first resume (the native engine's assembly with c in
+// its argument slot). When it returns the coroutine is finished, whatever
+// the body did. It keeps no locals (the deferred call is a method, not a
+// closure), so it adds little to every suspended image.
+func run(c *Coroutine) {
+	defer c.bodyEnded()
 	c.body.Run()
 	c.outcome = Returned
 }
 
-// ended is run's deferred call. It calls recover itself, as recover only
-// works when called directly by the deferred function.
-func (c *Coroutine) ended() {
+// bodyEnded is run's deferred call. It calls recover itself, as recover
+// only works when called directly by the deferred function.
+func (c *Coroutine) bodyEnded() {
 	c.body.Ended()
 	if c.outcome == Returned {
 		c.finish(Returned, nil)
@@ -246,11 +304,15 @@ func (c *Coroutine) ended() {
 	}
 }
 
+// finish records how the body ended and frees the engine's state: on the
+// native engine the image was copied back before the body could end, and
+// the body is past its last switch.
 func (c *Coroutine) finish(o Outcome, p *Panic) {
 	c.phase = finished
 	c.outcome = o
 	c.panic = p
 	c.body = nil
+	c.release()
 }
 
 // String describes the coroutine for debugging.

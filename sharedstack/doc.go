@@ -2,7 +2,8 @@
 // body as a nested call on the stack of whichever goroutine resumes it, and
 // suspends it by saving its live frames.
 //
-// Two implementations sit behind one small internal interface (impl):
+// Two implementations; a Coroutine holds the native one's state inline (so
+// that the hot path is direct calls) and points to the portable one's:
 //
 //   - native: the body's frames live on the resumer's goroutine stack; on yield
 //     the live region of that stack is copied into a compact image and on resume

@@ -23,22 +23,6 @@ func (k Kind) String() string {
 	return "portable"
 }
 
-// impl is what an engine provides for one coroutine.
-type impl interface {
-	// resume transfers control into c. On the first call it starts c.run as
-	// a nested call; later it continues c where it suspended. It returns when
-	// c suspends or c.run has returned.
-	resume(c *Coroutine)
-	// suspend is called on c's own stack (from Coroutine.Yield) and returns
-	// when c is resumed again.
-	suspend(c *Coroutine)
-	// footprint reports the bytes the engine holds for c right now, beyond
-	// the Coroutine struct itself.
-	footprint() int
-	// release frees what the engine holds once c.run has returned.
-	release()
-}
-
 // engine is one implementation, as registered by its platform files.
 type engine struct {
 	kind Kind
@@ -48,8 +32,6 @@ type engine struct {
 	// program. It runs once, at first use; a non-nil error means the engine
 	// must not be used and says why.
 	probe func() error
-	// newImpl returns the engine state for a new coroutine.
-	newImpl func() impl
 }
 
 // nativeEngine is set by the init of a platform file that has a native
@@ -59,10 +41,7 @@ var (
 	nativeUnavailable = "no native implementation for " + runtime.GOOS + "/" + runtime.GOARCH
 )
 
-var portableEngine = &engine{
-	kind:    Portable,
-	newImpl: newPortable,
-}
+var portableEngine = &engine{kind: Portable}
 
 type selection struct {
 	active    *engine

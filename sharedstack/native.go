@@ -49,42 +49,50 @@ import (
 
 func init() {
 	nativeEngine = &engine{
-		kind:    Native,
-		detail:  "copying shared stack",
-		probe:   nativeProbe,
-		newImpl: func() impl { return new(native) },
+		kind:   Native,
+		detail: "copying shared stack",
+		probe:  nativeProbe,
 	}
 }
 
-// native is the engine state of one coroutine. The fields the assembly
-// reads are named in native_amd64.s.
+// native is the engine state of one coroutine, the first field of its
+// Coroutine. The fields the assembly reads are named in native_amd64.s.
+// Offsets and sizes are 32 bits (an image and a goroutine stack are far
+// smaller than 4 GB; yieldPrepare checks): a suspended coroutine's state is
+// kept small because millions of them may be.
 type native struct {
-	c *Coroutine
 	// size is the image length, base - bottom; 0 before the first yield.
-	size uintptr
+	size uint32
 	// baseOff is stack.hi - base of the current entry frame (I4: a
 	// distance from the stack top, which the runtime's copier preserves).
-	baseOff uintptr
+	baseOff uint32
+	// bpOff is yieldSwitch's frame pointer, from the bottom.
+	bpOff uint32
+	// nkeep is the length of the retention list, keepCap its capacity.
+	nkeep, keepCap uint32
 	// oldBottom is where the image's bottom was when it was taken. It is
 	// the coordinate system of the image's own pointers and is used only
 	// to relocate the image, never to reach the live stack (I4).
 	oldBottom uintptr
-	// bpOff is yieldSwitch's frame pointer, from the bottom.
-	bpOff uintptr
 	// resumer is the g that runs the coroutine (set by enter). A uintptr,
 	// written by assembly without a write barrier: it is only compared.
 	resumer uintptr
 	// shape describes the frames in the image; shared by every coroutine
 	// suspended at the same site.
 	shape *shape
-	// buf is the image block (img.ptr), outside the Go heap: an image is
-	// never scanned (I2); its pointers are kept alive by keep.
-	buf uintptr
-	img *imageBlock
-	// keep is the retention list: every heap pointer the GC would find in
-	// the image, written while the frames were still on the stack (I2).
-	keep  []unsafe.Pointer
-	nkeep int
+	// blk is the image block, outside the Go heap: an image is never
+	// scanned (I2); its pointers are kept alive by keep. For a coroutine
+	// of New, whose engine frees the block when the coroutine is dropped,
+	// the block is held by a separate object (held) that the cleanup can
+	// reach without keeping the coroutine reachable; blk is then a copy.
+	blk  imageBlock
+	held *imageBlock
+	// keep is the retention list: the first element of an array of
+	// keepCap pointers, nkeep of them set, holding every heap pointer the
+	// GC would find in the image, written while the frames were still on
+	// the stack (I2). A pointer to the first element keeps the whole
+	// array alive.
+	keep *unsafe.Pointer
 	// defers is the coroutine's pending non-open-coded defer records,
 	// innermost first, detached from g._defer while it is suspended (I5).
 	// They are heap records (_defer.heap), held only by this GC-visible
@@ -94,31 +102,12 @@ type native struct {
 	defers *rt.Defer
 }
 
-// trampoline is the outermost Go frame of every coroutine; enter calls it
-// (through its ABI0 wrapper) on the first resume.
-func trampoline(n *native) { n.c.run() }
-
-func (n *native) resume(c *Coroutine) {
-	if n.c != c {
-		n.c = c
-	}
-	for enter(n) != 0 {
-		growStack(int(n.size) + stackMargin)
-	}
-}
-
-func (n *native) suspend(c *Coroutine) {
-	if c.phase != active {
-		panic("costack: Yield of a coroutine that is not running")
-	}
-	yieldSwitch(n)
-}
-
 func (n *native) footprint() int {
-	f := int(unsafe.Sizeof(*n)) + 8*cap(n.keep)
-	if n.img != nil {
-		f += int(unsafe.Sizeof(*n.img) + n.img.size)
+	f := int(n.keepCap) * 8
+	if n.held != nil {
+		f += int(unsafe.Sizeof(*n.held))
 	}
+	f += int(n.blk.size)
 	for d := n.defers; d != nil; d = d.Link {
 		f += int(unsafe.Sizeof(*d))
 	}
@@ -126,11 +115,20 @@ func (n *native) footprint() int {
 }
 
 func (n *native) release() {
-	if n.img != nil {
-		freeImage(n.img)
+	if n.held != nil {
+		freeImage(n.held)
+	} else {
+		freeImage(&n.blk)
 	}
-	n.c, n.shape, n.buf, n.keep, n.nkeep, n.defers = nil, nil, 0, nil, 0, nil
-	n.size, n.oldBottom, n.bpOff, n.resumer = 0, 0, 0, 0
+	*n = native{}
+}
+
+// keepSlice returns the retention list's array.
+func (n *native) keepSlice() []unsafe.Pointer {
+	if n.keep == nil {
+		return nil
+	}
+	return unsafe.Slice(n.keep, n.keepCap)
 }
 
 // growStack makes the runtime grow the current goroutine's stack until at
@@ -156,9 +154,16 @@ func yieldPrepare(n *native, bottom unsafe.Pointer, gp *rt.G) {
 	if uintptr(unsafe.Pointer(gp)) != n.resumer {
 		panic("costack: Yield called from a goroutine other than the one running the coroutine")
 	}
-	size := gp.StackHi - n.baseOff - uintptr(bottom) // no call in between: consistent
+	c := coroutineOf(n)
+	if c.phase != active {
+		panic("costack: Yield of a coroutine that is not running")
+	}
+	size := gp.StackHi - uintptr(n.baseOff) - uintptr(bottom) // no call in between: consistent
 	if size == 0 || size%8 != 0 || size > gp.StackHi-uintptr(bottom) {
 		panic("costack: native engine lost the coroutine's entry frame (please report)")
+	}
+	if size > 1<<30 {
+		panic("costack: Yield of a coroutine whose frames take more than 1 GB")
 	}
 
 	// I5: the runtime links panics in progress and non-open-coded defer
@@ -181,30 +186,36 @@ func yieldPrepare(n *native, bottom unsafe.Pointer, gp *rt.G) {
 
 	// The image block: the smallest class that holds the image; a smaller
 	// one after a deep excursion.
-	if n.img == nil {
-		n.img = new(imageBlock)
-		if !n.c.closedWhenDropped {
-			runtime.AddCleanup(n, freeImage, n.img)
-		}
+	b := &n.blk
+	if n.held == nil && !c.closedWhenDropped && b.ptr == 0 {
+		n.held = new(imageBlock)
+		runtime.AddCleanup(c, freeImage, n.held)
 	}
-	if b := n.img; b.size < size || b.size >= 4*size && b.size > arenaSmallMax {
+	if n.held != nil {
+		b = n.held
+	}
+	if b.size < uint32(size) || b.size >= 4*uint32(size) && b.size > arenaSmallMax {
 		if b.ptr != 0 {
 			arenaFree(*b)
 		}
 		*b = arenaAlloc(size)
-		n.buf = b.ptr
+		n.blk = *b
 	}
-	if cap(n.keep) < s.maxKeep || cap(n.keep) > 2*s.maxKeep+16 {
-		clear(n.keep[:n.nkeep])
-		n.keep = make([]unsafe.Pointer, s.maxKeep)
-		n.nkeep = 0
+	if n.keepCap < uint32(s.maxKeep) || n.keepCap > 2*uint32(s.maxKeep)+16 {
+		clear(n.keepSlice()[:n.nkeep])
+		n.keep, n.keepCap, n.nkeep = nil, 0, 0
+		if s.maxKeep > 0 {
+			n.keep = &make([]unsafe.Pointer, s.maxKeep)[0]
+			n.keepCap = uint32(s.maxKeep)
+		}
 	}
-	k := s.retain(bottom, n.keep[:cap(n.keep)], gp)
-	if k < n.nkeep {
-		clear(n.keep[k:n.nkeep])
+	keep := n.keepSlice()
+	k := s.retain(bottom, keep, gp)
+	if uint32(k) < n.nkeep {
+		clear(keep[k:n.nkeep])
 	}
-	n.nkeep = k
-	n.size = size
+	n.nkeep = uint32(k)
+	n.size = uint32(size)
 	// Last, with nothing that can panic or move the stack after it: a
 	// panic past this point would lose the detached records.
 	if d := gp.Defer; d != nil && d.SP-uintptr(bottom) < size {
@@ -584,7 +595,13 @@ func isReflectCall(name string) bool {
 	return ok && digits != "" && strings.Trim(digits, "0123456789") == ""
 }
 
+// funcName names the function whose code contains pc: the physical
+// frame's function, not a function inlined into it at pc (which is what
+// runtime.FuncForPC(pc) names).
 func funcName(pc uintptr) string {
+	if f := rt.FindFunc(pc); f.Valid() {
+		pc = f.Entry()
+	}
 	if f := runtime.FuncForPC(pc); f != nil {
 		return f.Name()
 	}

@@ -17,7 +17,7 @@ const (
 )
 
 // Implemented in native_amd64.s.
-func enter(n *native) (again uintptr)
+func enter(n *native)
 func yieldSwitch(n *native)
 func switchIn()
 func switchOut()
@@ -27,4 +27,4 @@ func callerFP() uintptr
 
 // The leaves are only called from assembly; this keeps the linters aware
 // that they are used.
-var _, _, _, _, _ = switchIn, switchOut, trampoline, yieldPrepare, yieldResumed
+var _, _, _, _, _, _, _, _, _ = switchIn, switchOut, run, yieldPrepare, yieldResumed, portableResume, portableSuspend, growStack, badResume

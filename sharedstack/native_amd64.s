@@ -25,20 +25,30 @@
 //	resumer frames ...
 //	enter's frame          BP = base+16, locals [base, base+16): 0(SP) = n
 //	return PC into enter   at base-8   <- image top
-//	trampoline wrapper ... body ... Coroutine.Yield, suspend
+//	run's ABI0 wrapper, run ... body ... Coroutine.Yield, suspend
 //	yieldSwitch frame      40 bytes
 //	return PC of the call to switchOut <- image bottom (SP in switchOut)
 
-// func enter(n *native) (again uintptr)
-TEXT ·enter(SB), NOSPLIT, $16-16
+// func enter(n *native)
+TEXT ·enter(SB), NOSPLIT, $16-8
 	NO_LOCAL_POINTERS
 	MOVQ n+0(FP), AX
+	// Only a fresh or suspended coroutine may be resumed (phase order in
+	// coroutine.go); badResume panics.
+	CMPB Coroutine_phase(AX), $const_active
+	JAE bad
+	MOVB $const_active, Coroutine_phase(AX)
+again:
+	MOVQ n+0(FP), AX
 	// The outermost coroutine frame's argument lives here, in our frame:
-	// it must hold n on every resume, not only the first.
+	// it must hold n (which is also the Coroutine, at offset 0) on every
+	// resume, not only the first.
 	MOVQ AX, 0(SP)
+	CMPQ Coroutine_port(AX), $0
+	JNE portable
 	MOVQ (TLS), CX
 	MOVQ CX, native_resumer(AX)
-	MOVQ native_size(AX), DX
+	MOVL native_size(AX), DX
 	TESTQ DX, DX
 	JNZ resume
 	// base = SP. Keep it as a distance from the stack top (I4): the
@@ -46,16 +56,16 @@ TEXT ·enter(SB), NOSPLIT, $16-16
 	// while the coroutine runs.
 	MOVQ const_gStackHi(CX), BX
 	SUBQ SP, BX
-	MOVQ BX, native_baseOff(AX)
-	CALL ·trampoline(SB)
+	MOVL BX, native_baseOff(AX)
+	CALL ·run(SB)
 	// The coroutine returned, or switchOut returned here on its behalf
 	// (the image's top word is this return address).
-	MOVQ $0, again+8(FP)
 	RET
 
 resume:
 	// The image goes to [SP-size, SP). It must leave the stack guard zone
-	// free; otherwise let the Go caller grow the stack and call again.
+	// free; otherwise grow the stack (Go code: the stack may move, so
+	// everything is read again) and try again.
 	MOVQ SP, BX
 	SUBQ DX, BX
 	JCS noroom
@@ -65,26 +75,37 @@ resume:
 	JCS noroom
 	MOVQ const_gStackHi(CX), BX
 	SUBQ SP, BX
-	MOVQ BX, native_baseOff(AX)
+	MOVL BX, native_baseOff(AX)
 	// switchIn never returns here: it continues the coroutine, whose
 	// outermost return PC (restored at base-8) is the one after the CALL of
-	// trampoline above.
+	// run above.
 	CALL ·switchIn(SB)
 	INT $3
 
 noroom:
-	MOVQ $1, again+8(FP)
+	ADDQ $const_stackMargin, DX
+	MOVQ DX, 0(SP)
+	CALL ·growStack(SB)
+	JMP again
+
+portable:
+	CALL ·portableResume(SB)
 	RET
+
+bad:
+	MOVQ AX, 0(SP)
+	CALL ·badResume(SB)
+	INT $3
 
 // switchIn copies the image of n (AX) below base = its entry SP+8,
 // relocates it, and continues the coroutine at its yield site.
 TEXT ·switchIn(SB), NOSPLIT|NOFRAME, $0-0
 	LEAQ 8(SP), R8               // R8 = base
-	MOVQ native_size(AX), CX
+	MOVL native_size(AX), CX
 	MOVQ R8, DI
 	SUBQ CX, DI                  // DI = new bottom
 	MOVQ DI, R9
-	MOVQ native_buf(AX), SI
+	MOVQ native_blk+imageBlock_ptr(AX), SI
 	// [R9, base) = image (this overwrites our own return PC: we never
 	// return through it). Source and destination never overlap.
 	CMPQ CX, $1024
@@ -123,7 +144,7 @@ inDone:
 	MOVQ R9, R11
 	SUBQ R10, R11                // R11 = delta
 	JZ   run
-	MOVQ native_size(AX), DX
+	MOVL native_size(AX), DX
 	MOVQ native_shape(AX), R12
 	MOVQ shape_reloc(R12), SI
 	MOVQ shape_reloc+8(R12), CX
@@ -151,7 +172,7 @@ outer:
 	MOVQ R13, (R9)(BX*1)
 run:
 	XORPS X15, X15               // keep the ABIInternal zero register zero
-	MOVQ native_bpOff(AX), BX
+	MOVL native_bpOff(AX), BX
 	LEAQ (R9)(BX*1), BP          // yieldSwitch's frame pointer
 	MOVQ R9, SP
 	RET                          // into yieldSwitch, after its CALL of switchOut
@@ -160,6 +181,8 @@ run:
 TEXT ·yieldSwitch(SB), NOSPLIT, $24-8
 	NO_LOCAL_POINTERS
 	MOVQ n+0(FP), AX
+	CMPQ Coroutine_port(AX), $0
+	JNE portable
 	MOVQ AX, 0(SP)
 	LEAQ -8(SP), BX              // the image bottom: where CALL pushes its PC
 	MOVQ BX, 8(SP)
@@ -188,22 +211,29 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $24-8
 resumed:
 	RET
 
+portable:
+	MOVQ AX, 0(SP)
+	CALL ·portableSuspend(SB)
+	RET
+
 // switchOut saves [SP, base) of n (AX) into its image buffer and returns to
 // the entry frame as if the outermost coroutine frame had returned.
 TEXT ·switchOut(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ (TLS), CX
 	MOVQ const_gStackHi(CX), DX
-	SUBQ native_baseOff(AX), DX  // DX = base
+	MOVL native_baseOff(AX), BX
+	SUBQ BX, DX                  // DX = base
 	MOVQ SP, SI                  // SI = bottom
 	MOVQ DX, CX
 	SUBQ SI, CX                  // CX = size
-	CMPQ CX, native_size(AX)
+	MOVL native_size(AX), BX
+	CMPQ CX, BX
 	JNE  bad                     // yieldPrepare saw another layout: impossible
 	MOVQ SI, native_oldBottom(AX)
 	MOVQ BP, BX
 	SUBQ SI, BX
-	MOVQ BX, native_bpOff(AX)
-	MOVQ native_buf(AX), DI      // off-heap block: no write barriers, never scanned
+	MOVL BX, native_bpOff(AX)
+	MOVQ native_blk+imageBlock_ptr(AX), DI // off-heap block: no write barriers, never scanned
 	CMPQ CX, $1024
 	JAE  outRep
 outLoop32:

@@ -55,7 +55,8 @@ var (
 // that the cleanup of a dropped coroutine can free it without keeping the
 // coroutine reachable.
 type imageBlock struct {
-	ptr, size uintptr
+	ptr  uintptr
+	size uint32
 }
 
 func mmap(size uintptr) uintptr {
@@ -72,7 +73,7 @@ func arenaAlloc(n uintptr) imageBlock {
 	arenaBlocks.Add(1)
 	if n > 1<<arenaMaxShift {
 		size := (n + pageSize - 1) &^ (pageSize - 1)
-		return imageBlock{mmap(size), size}
+		return imageBlock{mmap(size), uint32(size)}
 	}
 	i, size := arenaClassOf(n)
 	c := &arenaClasses[i]
@@ -86,19 +87,19 @@ func arenaAlloc(n uintptr) imageBlock {
 	}
 	p := c.free[len(c.free)-1]
 	c.free = c.free[:len(c.free)-1]
-	return imageBlock{p, size}
+	return imageBlock{p, uint32(size)}
 }
 
 // arenaFree returns a block from arenaAlloc.
 func arenaFree(b imageBlock) {
 	arenaBlocks.Add(-1)
 	if b.size > 1<<arenaMaxShift {
-		if _, _, errno := syscall.Syscall(syscall.SYS_MUNMAP, b.ptr, b.size, 0); errno != 0 {
+		if _, _, errno := syscall.Syscall(syscall.SYS_MUNMAP, b.ptr, uintptr(b.size), 0); errno != 0 {
 			panic("costack: cannot unmap a coroutine image: " + errno.Error())
 		}
 		return
 	}
-	i, _ := arenaClassOf(b.size)
+	i, _ := arenaClassOf(uintptr(b.size))
 	c := &arenaClasses[i]
 	c.mu.Lock()
 	c.free = append(c.free, b.ptr)

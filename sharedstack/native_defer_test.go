@@ -106,7 +106,7 @@ func TestLoopDefersAcrossYieldsRunAtReturn(t *testing.T) {
 			if o == Yielded && k == Native {
 				// Detached while suspended: held by the engine, and
 				// nothing of the coroutine left on this goroutine.
-				n := c.impl.(*native)
+				n := &c.n
 				require.NotNil(t, n.defers)
 				for d := rt.GetG().Defer; d != nil; d = d.Link {
 					for e := n.defers; e != nil; e = e.Link {

@@ -24,7 +24,7 @@ func nativeProbe() (err error) {
 	}()
 	// _func and moduledata: entry, name, flags and args size of known
 	// functions agree with the runtime's exported view.
-	for _, fn := range []any{probeLeaf, (*Coroutine).run, growStack} {
+	for _, fn := range []any{probeLeaf, run, growStack} {
 		pc := reflect.ValueOf(fn).Pointer()
 		f := rt.FindFunc(pc)
 		rf := runtime.FuncForPC(pc)
@@ -38,7 +38,7 @@ func nativeProbe() (err error) {
 	for _, a := range []struct {
 		pc   uintptr
 		args int32
-	}{{enterPC(), 16}, {yieldSwitchPC(), 8}} {
+	}{{enterPC(), 8}, {yieldSwitchPC(), 8}} {
 		f := rt.FindFunc(a.pc)
 		if !f.Valid() || f.Entry() != a.pc || f.Args() != a.args || f.Flag()&rt.FlagAsm == 0 ||
 			f.Flag()&rt.FlagSPWrite != 0 || !strings.HasSuffix(funcName(a.pc), "sharedstack.enter") && !strings.HasSuffix(funcName(a.pc), "sharedstack.yieldSwitch") {
@@ -58,7 +58,7 @@ func nativeProbe() (err error) {
 	// Open-coded defers: the engine relies on run's defer living in its
 	// frame, not in a record linked from g. Builds with -N (debuggers)
 	// don't open-code defers: use the portable engine there.
-	if rt.FindFunc(reflect.ValueOf((*Coroutine).run).Pointer()).FuncData(rt.FuncDataOpenCodedDeferInfo) == nil {
+	if rt.FindFunc(reflect.ValueOf(run).Pointer()).FuncData(rt.FuncDataOpenCodedDeferInfo) == nil {
 		return errors.New("defers are not open-coded (optimizations disabled, e.g. -gcflags=-N)")
 	}
 	if d := probeDefer(); d != nil {
@@ -158,7 +158,8 @@ type probeNode struct {
 func probeRun() error {
 	var got []int
 	var c *Coroutine
-	c = newOn(nativeEngine, funcBody(func() {
+	c = new(Coroutine)
+	c.init(Native, funcBody(func() {
 		var a, b probeNode
 		a.next, b.next = &b, &a
 		a.data, b.data = &[4]int{1, 2, 3, 4}, &[4]int{5, 6, 7, 8}
@@ -171,7 +172,7 @@ func probeRun() error {
 	c.Resume()
 	// The shape of that yield: the known frames, in order, with the body's
 	// two address-taken nodes as stack objects.
-	s := c.impl.(*native).shape
+	s := c.n.shape
 	deep := 0
 	for _, p := range s.pcs {
 		if strings.HasSuffix(funcName(p.pc), "sharedstack.probeDeep") {

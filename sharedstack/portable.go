@@ -14,8 +14,6 @@ type portable struct {
 	yield func(struct{}) bool
 }
 
-func newPortable() impl { return &portable{} }
-
 func (p *portable) resume(c *Coroutine) {
 	if p.next == nil {
 		// The sequence never stops early: Close unwinds the body by resuming
@@ -23,7 +21,7 @@ func (p *portable) resume(c *Coroutine) {
 		// next was never created.
 		p.next, _ = iter.Pull(func(yield func(struct{}) bool) {
 			p.yield = yield
-			c.run()
+			run(c)
 		})
 	}
 	// If the body calls runtime.Goexit, next propagates it to this
@@ -31,7 +29,10 @@ func (p *portable) resume(c *Coroutine) {
 	p.next()
 }
 
-func (p *portable) suspend(*Coroutine) {
+func (p *portable) suspend(c *Coroutine) {
+	if c.phase != active {
+		panic("costack: Yield of a coroutine that is not running")
+	}
 	// yield returns false only after stop, which this engine never calls.
 	p.yield(struct{}{})
 }

@@ -19,14 +19,16 @@ type Co struct {
 	// Tag is the owner's: costack marks the Co of a scheduler task with it,
 	// to find the task from Current. It fits in Status's padding.
 	Tag uint8
-	// parent is the coroutine that resumed this one, while this one is on
-	// the stack.
-	parent *Co
-	// bodyG is the goroutine the body runs on while it is on the stack.
-	bodyG uintptr
 	// noYield counts calls in progress in this coroutine's body that must
 	// not yield (interop.Call).
-	noYield int
+	noYield int32
+	// parent is the coroutine that resumed this one, and resumer the cell
+	// of the goroutine that did, while this one is on the stack (between
+	// Enter and Exit).
+	parent  *Co
+	resumer *goroutine
+	// bodyG is the goroutine the body runs on while it is on the stack.
+	bodyG uintptr
 }
 
 type goroutine struct {
@@ -42,36 +44,35 @@ var goroutines gls.Table[goroutine]
 // or nil when the caller is not inside a coroutine body.
 func Current() *Co { return goroutines.Get().current.load() }
 
-// Frame is what Enter saved, for Exit to restore.
-type Frame struct {
-	g      *goroutine
-	parent *Co
-}
-
 // Enter marks c as running on the calling goroutine (the resumer), and the
 // coroutine that was running there, if any, as normal.
-func (c *Co) Enter() Frame {
+func (c *Co) Enter() {
 	g := goroutines.Get()
 	parent := g.current.load()
 	if parent != nil {
 		parent.Status = Normal
 	}
-	c.parent = parent
+	c.parent, c.resumer = parent, g
 	c.Status = Running
 	g.current.store(c)
-	return Frame{g, parent}
 }
 
-// Exit undoes Enter once the resume has ended; status is c's new status.
-func (c *Co) Exit(f Frame, status uint8) {
-	f.g.current.store(f.parent)
-	if f.parent != nil {
-		f.parent.Status = Running
+// Exit undoes Enter once the resume has ended; status is c's new status. It
+// may be called on another goroutine than Enter's, while the resumer waits
+// for the body (the portable engine calls Body.Ended on the body's own
+// goroutine), and must be called exactly once per Enter.
+func (c *Co) Exit(status uint8) {
+	c.resumer.current.store(c.parent)
+	if c.parent != nil {
+		c.parent.Status = Running
 	}
-	c.parent = nil
+	c.parent, c.resumer = nil, nil
 	c.bodyG = 0
 	c.Status = status
 }
+
+// Entered reports whether c is between Enter and Exit.
+func (c *Co) Entered() bool { return c.resumer != nil }
 
 // BodyStarted is called by the body's bottom frame, on the goroutine that
 // runs the body. On the native engine that is the resumer, already marked

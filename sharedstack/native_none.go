@@ -1,0 +1,21 @@
+//go:build !(linux && amd64 && go1.26 && !go1.28 && !race)
+
+package sharedstack
+
+// Where there is no native engine, Coroutine still has its native field
+// (empty), and every coroutine is portable.
+
+type native struct{}
+
+func (*native) release()       {}
+func (*native) footprint() int { return 0 }
+
+func enter(n *native) {
+	c := coroutineOf(n)
+	if c.phase >= active {
+		badResume(n)
+	}
+	c.phase = active
+	portableResume(n)
+}
+func yieldSwitch(n *native) { portableSuspend(n) }
