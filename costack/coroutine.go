@@ -76,6 +76,9 @@ type core struct {
 	co sharedstack.Coroutine
 }
 
+// Started implements sharedstack.Body for every body.
+func (c *core) Started() { c.BodyStarted() }
+
 // Ended implements sharedstack.Body for every body: it runs on the
 // goroutine that ran the body last, however the body ended (returned,
 // panicked, closed, or runtime.Goexit, which never returns to enter), and
@@ -165,7 +168,6 @@ func closeDropped(c *core) {
 // call, which keeps it small in every suspended image: the engine calls
 // Ended however the body ends.
 func (s *state[In, Out]) Run() {
-	s.BodyStarted()
 	s.out = s.body(&s.y, s.in)
 }
 
@@ -245,9 +247,11 @@ func (y *Yielder[In, Out]) Yield(out Out) In {
 	s := y.s
 	s.CheckYield()
 	s.out = out
-	closing := s.co.Yield()
+	// Closing is read after Resumed rather than kept from Yield: one
+	// local less in a frame that is in every suspended image.
+	s.co.Yield()
 	s.Resumed()
-	if closing {
+	if s.co.Closing() {
 		s.co.Unwind()
 	}
 	in := s.in

@@ -104,9 +104,10 @@ func (t *Task) extLocked() *taskExtra {
 // adding Run and Ended to Task's API.
 type taskBody Task
 
+func (b *taskBody) Started() { b.c.BodyStarted() }
+
 func (b *taskBody) Run() {
 	t := (*Task)(b)
-	t.c.BodyStarted()
 	t.body(t)
 }
 

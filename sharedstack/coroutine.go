@@ -70,7 +70,12 @@ var _ [0]struct{} = [unsafe.Offsetof(Coroutine{}.n)]struct{}{}
 
 // Body is what a coroutine runs.
 type Body interface {
-	// Run is the body itself.
+	// Started is called first, on the goroutine that runs the body.
+	Started()
+	// Run is the body itself. Its frame stays in every suspended image
+	// (native engine): keeping it small and inlinable (a call of the
+	// user's function) saves bytes and, for a generic Run, the frame of
+	// its instantiation wrapper.
 	Run()
 	// Ended is called when Run has ended in any way (returned, panicked,
 	// been unwound by Close, or runtime.Goexit), on the goroutine that ran
@@ -82,8 +87,9 @@ type Body interface {
 // funcBody adapts a plain function.
 type funcBody func()
 
-func (f funcBody) Run()   { f() }
-func (f funcBody) Ended() {}
+func (f funcBody) Started() {}
+func (f funcBody) Run()     { f() }
+func (f funcBody) Ended()   {}
 
 // New returns a suspended coroutine that runs body on the engine chosen by
 // selectEngine. Nothing runs until the first Resume. If the coroutine is
@@ -234,6 +240,10 @@ func (c *Coroutine) Yield() (closing bool) {
 	return c.closing
 }
 
+// Closing reports whether c is being closed: a Yield that returns while it
+// is must be followed by Unwind.
+func (c *Coroutine) Closing() bool { return c.closing }
+
 // Unwind panics with the value that only the coroutine's bottom frame
 // recovers, so that the body unwinds running its deferred calls. A body that
 // recovers it itself and yields again is unwound again.
@@ -277,6 +287,7 @@ func (c *Coroutine) Footprint() int {
 // closure), so it adds little to every suspended image.
 func run(c *Coroutine) {
 	defer c.bodyEnded()
+	c.body.Started()
 	c.body.Run()
 	c.outcome = Returned
 }

@@ -150,7 +150,8 @@ func growStack(need int) byte {
 // list. bottom is an unsafe.Pointer into this stack, so the runtime adjusts
 // it if the stack moves during the calls below; every other position is an
 // offset from it.
-func yieldPrepare(n *native, bottom unsafe.Pointer, gp *rt.G) {
+func yieldPrepare(n *native, bottom unsafe.Pointer) {
+	gp := rt.GetG()
 	if uintptr(unsafe.Pointer(gp)) != n.resumer {
 		panic("costack: Yield called from a goroutine other than the one running the coroutine")
 	}
@@ -289,11 +290,12 @@ func detachDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr) *rt.Defer {
 // frame-relative position, moved by the relocation delta, so deferreturn,
 // panics, Goexit and Close find them at their frames (I5). From here on
 // the records are on the chain and the runtime's copier adjusts them.
-func yieldResumed(n *native, bottom unsafe.Pointer, gp *rt.G) {
+func yieldResumed(n *native, bottom unsafe.Pointer) {
 	first := n.defers
 	if first == nil {
 		return
 	}
+	gp := rt.GetG()
 	n.defers = nil
 	at := uintptr(bottom)
 	if disableDeferReloc {
@@ -357,13 +359,55 @@ func (s *shape) matches(bottom unsafe.Pointer) bool {
 // another reachable object points into it (an unreachable object may hold
 // stale pointers, which must never be retained). Returns the count.
 func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G) int {
-	// marked: objects found reachable; scanned: objects whose pointer
-	// words were classified. Bit sets; no allocation up to 64 objects.
-	var markedBuf, scannedBuf [1]uint64
-	marked, scanned := markedBuf[:], scannedBuf[:]
-	if n := (len(s.objs) + 63) / 64; n > 1 {
-		marked, scanned = make([]uint64, n), make([]uint64, n)
+	if len(s.objs) > 64 {
+		return s.retainMany(bottom, keep, gp)
 	}
+	// The common case, up to 64 stack objects: one pass over the live
+	// slots with the objects found reachable in a word, then the objects,
+	// until no new one is found. The same classification as scan, written
+	// out: this runs on every yield.
+	lo, span, b, size := gp.StackLo, gp.StackHi-gp.StackLo, uintptr(bottom), s.size
+	k := 0
+	var marked uint64
+	for _, off := range s.live {
+		v := *(*unsafe.Pointer)(unsafe.Add(bottom, off))
+		if uintptr(v)-lo >= span {
+			if v != nil && !disableRetention {
+				keep[k] = v
+				k++
+			}
+		} else if rel := uintptr(v) - b; rel < size {
+			if i := s.objectAt(uint32(rel)); i >= 0 {
+				marked |= 1 << i
+			}
+		}
+	}
+	for scanned := uint64(0); marked&^scanned != 0 && !disableObjectScan; {
+		i := bits.TrailingZeros64(marked &^ scanned)
+		scanned |= 1 << i
+		for _, off := range s.objs[i].ptrs {
+			v := *(*unsafe.Pointer)(unsafe.Add(bottom, off))
+			if uintptr(v)-lo >= span {
+				if v != nil && !disableRetention {
+					keep[k] = v
+					k++
+				}
+			} else if rel := uintptr(v) - b; rel < size {
+				if j := s.objectAt(uint32(rel)); j >= 0 {
+					marked |= 1 << j
+				}
+			}
+		}
+	}
+	return k
+}
+
+// retainMany is retain for more than 64 stack objects.
+func (s *shape) retainMany(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G) int {
+	// marked: objects found reachable; scanned: objects whose pointer
+	// words were classified.
+	n := (len(s.objs) + 63) / 64
+	marked, scanned := make([]uint64, n), make([]uint64, n)
 	k := s.scan(bottom, s.live, keep, 0, gp, marked)
 	for again := true; again; {
 		again = false

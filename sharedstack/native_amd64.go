@@ -27,4 +27,12 @@ func callerFP() uintptr
 
 // The leaves are only called from assembly; this keeps the linters aware
 // that they are used.
-var _, _, _, _, _, _, _, _, _ = switchIn, switchOut, run, yieldPrepare, yieldResumed, portableResume, portableSuspend, growStack, badResume
+var _, _, _, _, _, _, _ = switchIn, switchOut, yieldResumed, portableResume, portableSuspend, growStack, badResume
+
+// Go functions the assembly calls at their register-ABI entries: a func
+// value holds that entry (calling by symbol from assembly goes through an
+// ABI0 wrapper, which would be one more frame).
+var (
+	runFn          = run
+	yieldPrepareFn = yieldPrepare
+)

@@ -57,7 +57,15 @@ again:
 	MOVQ const_gStackHi(CX), BX
 	SUBQ SP, BX
 	MOVL BX, native_baseOff(AX)
-	CALL ·run(SB)
+	// run(c) at its register-ABI entry, through a func value: calling it
+	// by symbol from assembly would go through an ABI0 wrapper, one more
+	// frame in every image. The register ABI wants g in R14 and X15 zero;
+	// AX = n is c (n is Coroutine's first field), and its spill slot is
+	// 0(SP), which holds it.
+	MOVQ CX, R14
+	XORPS X15, X15
+	MOVQ ·runFn(SB), DX
+	CALL (DX)
 	// The coroutine returned, or switchOut returned here on its behalf
 	// (the image's top word is this return address).
 	RET
@@ -178,21 +186,24 @@ run:
 	RET                          // into yieldSwitch, after its CALL of switchOut
 
 // func yieldSwitch(n *native)
-TEXT ·yieldSwitch(SB), NOSPLIT, $24-8
+TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
 	NO_LOCAL_POINTERS
 	MOVQ n+0(FP), AX
 	CMPQ Coroutine_port(AX), $0
 	JNE portable
-	MOVQ AX, 0(SP)
+	// yieldPrepare(n, bottom) walks the frames [bottom, base) with the
+	// stack maps and fills the retention list while they are still on the
+	// stack (I2). It is Go code: the stack may move under it, but the
+	// frame layout relative to the stack top does not. It is called at its
+	// register-ABI entry (see enter): AX = n, BX = bottom, with their
+	// spill slots at 0(SP) and 8(SP).
 	LEAQ -8(SP), BX              // the image bottom: where CALL pushes its PC
+	MOVQ AX, 0(SP)
 	MOVQ BX, 8(SP)
-	MOVQ (TLS), BX               // g: heap-allocated, never moves
-	MOVQ BX, 16(SP)
-	// yieldPrepare walks the frames [bottom, base) with the stack maps and
-	// fills the retention list while they are still on the stack (I2). It
-	// is Go code: the stack may move under it, but the frame layout
-	// relative to the stack top does not.
-	CALL ·yieldPrepare(SB)
+	MOVQ (TLS), R14
+	XORPS X15, X15
+	MOVQ ·yieldPrepareFn(SB), DX
+	CALL (DX)
 	MOVQ n+0(FP), AX
 	CALL ·switchOut(SB)
 	// Resumed: switchIn returned here with the image restored. If defer
@@ -205,8 +216,6 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $24-8
 	MOVQ AX, 0(SP)
 	LEAQ -8(SP), BX              // the image bottom, as above
 	MOVQ BX, 8(SP)
-	MOVQ (TLS), BX               // the g resuming us now
-	MOVQ BX, 16(SP)
 	CALL ·yieldResumed(SB)
 resumed:
 	RET
