@@ -194,6 +194,9 @@ func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
 	outcome, p := s.co.Resume()
 	if outcome == sharedstack.Yielded {
 		s.Exit(running.Suspended)
+		// The body has taken in (Yield returned it) and yielded again:
+		// the state must not keep it alive.
+		s.in = *new(In)
 		out, s.out = s.out, out
 		return out, false, nil
 	}
@@ -243,20 +246,15 @@ func panicError(p *sharedstack.Panic) error {
 // body, or from another goroutine panics. If the coroutine is closed while
 // suspended, Yield does not return; the body unwinds running its deferred
 // calls (a deferred recover sees a value for which IsClosing is true).
+//
+// Yield is small enough to be inlined into the body: the engine checks the
+// rules (core.CheckYield, through sharedstack.Body) and unwinds a closed
+// body itself, so no frame of this package sits in a suspended image.
 func (y *Yielder[In, Out]) Yield(out Out) In {
 	s := y.s
-	s.CheckYield()
 	s.out = out
-	// Closing is read after Resumed rather than kept from Yield: one
-	// local less in a frame that is in every suspended image.
-	s.co.Yield()
-	s.Resumed()
-	if s.co.Closing() {
-		s.co.Unwind()
-	}
-	in := s.in
-	s.in = *new(In)
-	return in
+	s.co.YieldOrUnwind()
+	return s.in // Resume clears s.in once the body has yielded again
 }
 
 // IsClosing reports whether a value recovered inside a coroutine body is the

@@ -106,6 +106,10 @@ type taskBody Task
 
 func (b *taskBody) Started() { b.c.BodyStarted() }
 
+// CheckYield and Resumed are Task's own business (Task.Yield, Task.Wait).
+func (b *taskBody) CheckYield() {}
+func (b *taskBody) Resumed()    {}
+
 func (b *taskBody) Run() {
 	t := (*Task)(b)
 	t.body(t)

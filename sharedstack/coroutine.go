@@ -55,6 +55,9 @@ type Coroutine struct {
 	panic   *Panic
 	phase   phase
 	closing bool
+	// unwinds: the pending yield was made by YieldOrUnwind, so the engine
+	// itself unwinds the body when it is resumed to be closed.
+	unwinds bool
 	outcome Outcome
 	// closedWhenDropped: the owner closes the coroutine if it is dropped
 	// while suspended (InitOwned), so the engine need not register a
@@ -72,6 +75,13 @@ var _ [0]struct{} = [unsafe.Offsetof(Coroutine{}.n)]struct{}{}
 type Body interface {
 	// Started is called first, on the goroutine that runs the body.
 	Started()
+	// CheckYield is called by every yield before the coroutine suspends,
+	// on the yielding goroutine: it panics if the owner's rules forbid the
+	// yield. Resumed is called after the body continues, on the goroutine
+	// that runs it now, by the portable engine only (on the native engine
+	// that is the resumer's goroutine).
+	CheckYield()
+	Resumed()
 	// Run is the body itself. Its frame stays in every suspended image
 	// (native engine): keeping it small and inlinable (a call of the
 	// user's function) saves bytes and, for a generic Run, the frame of
@@ -87,9 +97,11 @@ type Body interface {
 // funcBody adapts a plain function.
 type funcBody func()
 
-func (f funcBody) Started() {}
-func (f funcBody) Run()     { f() }
-func (f funcBody) Ended()   {}
+func (f funcBody) Started()    {}
+func (f funcBody) CheckYield() {}
+func (f funcBody) Resumed()    {}
+func (f funcBody) Run()        { f() }
+func (f funcBody) Ended()      {}
 
 // New returns a suspended coroutine that runs body on the engine chosen by
 // selectEngine. Nothing runs until the first Resume. If the coroutine is
@@ -207,7 +219,29 @@ func portableResume(n *native) {
 
 func portableSuspend(n *native) {
 	c := coroutineOf(n)
-	c.port.suspend(c)
+	c.body.CheckYield()
+	if !c.closing {
+		c.port.suspend(c)
+		c.body.Resumed()
+	}
+	yieldClosing(n)
+}
+
+// yieldWhileClosing is yieldSwitch's path for a coroutine that is closing
+// already when it yields (a body that recovered the unwind and yields
+// again; or a misuse, which CheckYield reports).
+func yieldWhileClosing(n *native) {
+	coroutineOf(n).body.CheckYield()
+	yieldClosing(n)
+}
+
+// yieldClosing is called by a yield that finds its coroutine being closed,
+// at the yield or when resumed: YieldOrUnwind unwinds the body here, Yield
+// returns closing to its caller.
+func yieldClosing(n *native) {
+	if c := coroutineOf(n); c.closing && c.unwinds {
+		panic(errUnwind)
+	}
 }
 
 // release frees what the engine held once the body has ended, or when a
@@ -234,10 +268,20 @@ func (c *Coroutine) release() {
 // suspended image holds one frame less, and a resume returns through one
 // frame less.
 func (c *Coroutine) Yield() (closing bool) {
-	if !c.closing {
-		yieldSwitch(&c.n)
-	}
+	c.unwinds = false
+	yieldSwitch(&c.n) // returns at once if c is closing
 	return c.closing
+}
+
+// YieldOrUnwind is Yield for callers that need nothing done between being
+// closed and unwinding: if c is being closed, or is closed while
+// suspended, the engine unwinds the body from here (as Unwind). Before
+// suspending it calls Body.CheckYield. It is small enough to be inlined
+// into a caller that is itself small enough to be inlined into the body
+// (costack's Yielder.Yield): then no frame of the library but the switch
+// sits between the body and its image bottom.
+func (c *Coroutine) YieldOrUnwind() {
+	yieldSwitchUnwind(&c.n) // sets c.unwinds, then is yieldSwitch
 }
 
 // Closing reports whether c is being closed: a Yield that returns while it
@@ -322,7 +366,6 @@ func (c *Coroutine) finish(o Outcome, p *Panic) {
 	c.phase = finished
 	c.outcome = o
 	c.panic = p
-	c.body = nil
 	c.release()
 }
 

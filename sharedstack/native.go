@@ -151,11 +151,12 @@ func growStack(need int) byte {
 // it if the stack moves during the calls below; every other position is an
 // offset from it.
 func yieldPrepare(n *native, bottom unsafe.Pointer) {
+	c := coroutineOf(n)
+	c.body.CheckYield()
 	gp := rt.GetG()
 	if uintptr(unsafe.Pointer(gp)) != n.resumer {
 		panic("costack: Yield called from a goroutine other than the one running the coroutine")
 	}
-	c := coroutineOf(n)
 	if c.phase != active {
 		panic("costack: Yield of a coroutine that is not running")
 	}

@@ -19,6 +19,7 @@ const (
 // Implemented in native_amd64.s.
 func enter(n *native)
 func yieldSwitch(n *native)
+func yieldSwitchUnwind(n *native)
 func switchIn()
 func switchOut()
 func enterPC() uintptr
@@ -27,7 +28,7 @@ func callerFP() uintptr
 
 // The leaves are only called from assembly; this keeps the linters aware
 // that they are used.
-var _, _, _, _, _, _, _ = switchIn, switchOut, yieldResumed, portableResume, portableSuspend, growStack, badResume
+var _, _, _, _, _, _, _, _, _ = switchIn, switchOut, yieldResumed, portableResume, portableSuspend, growStack, badResume, yieldClosing, yieldWhileClosing
 
 // Go functions the assembly calls at their register-ABI entries: a func
 // value holds that entry (calling by symbol from assembly goes through an

@@ -182,8 +182,32 @@ run:
 	XORPS X15, X15               // keep the ABIInternal zero register zero
 	MOVL native_bpOff(AX), BX
 	LEAQ (R9)(BX*1), BP          // yieldSwitch's frame pointer
+	CMPQ native_defers(AX), $0
+	JNE  intoYieldSwitch
+	CMPB Coroutine_closing(AX), $0
+	JNE  intoYieldSwitch
+	// Nothing for yieldSwitch to do after switchOut returns (no defer
+	// records to relink, not closing): finish its return here. Its frame pointer
+	// points at its saved BP, with its return PC above; its caller's SP
+	// is above that. A RET would be predicted from the return stack,
+	// which holds the resumer's calls, not the coroutine's: always a
+	// misprediction. This indirect jump is predicted from its own history.
+	MOVQ 8(BP), BX               // yieldSwitch's return PC
+	LEAQ 16(BP), SP              // its caller's SP after the return
+	MOVQ 0(BP), BP               // its caller's BP
+	JMP  BX
+intoYieldSwitch:
 	MOVQ R9, SP
 	RET                          // into yieldSwitch, after its CALL of switchOut
+
+// func yieldSwitchUnwind(n *native)
+// Marks the yield as one the engine unwinds if the coroutine is closed,
+// then continues as yieldSwitch, in yieldSwitch's frame (a tail jump: this
+// has none), so that YieldOrUnwind stays small enough to be inlined.
+TEXT ·yieldSwitchUnwind(SB), NOSPLIT|NOFRAME, $0-8
+	MOVQ n+0(FP), AX
+	MOVB $1, Coroutine_unwinds(AX)
+	JMP  ·yieldSwitch(SB)
 
 // func yieldSwitch(n *native)
 TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
@@ -191,6 +215,10 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
 	MOVQ n+0(FP), AX
 	CMPQ Coroutine_port(AX), $0
 	JNE portable
+	// Closing already (yielding again after recovering the unwind): do
+	// not suspend.
+	CMPB Coroutine_closing(AX), $0
+	JNE alreadyClosing
 	// yieldPrepare(n, bottom) walks the frames [bottom, base) with the
 	// stack maps and fills the retention list while they are still on the
 	// stack (I2). It is Go code: the stack may move under it, but the
@@ -217,7 +245,22 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
 	LEAQ -8(SP), BX              // the image bottom, as above
 	MOVQ BX, 8(SP)
 	CALL ·yieldResumed(SB)
+	MOVQ n+0(FP), AX
 resumed:
+	CMPB Coroutine_closing(AX), $0
+	JNE closing
+	RET
+
+closing:
+	// Resumed to be closed: yieldClosing unwinds the body (YieldOrUnwind)
+	// or returns (Yield: the caller unwinds).
+	MOVQ AX, 0(SP)
+	CALL ·yieldClosing(SB)
+	RET
+
+alreadyClosing:
+	MOVQ AX, 0(SP)
+	CALL ·yieldWhileClosing(SB)
 	RET
 
 portable:
@@ -269,9 +312,14 @@ outRep:
 	SHRQ $3, CX
 	REP; MOVSQ
 outDone:
-	LEAQ 16(DX), BP              // enter's frame pointer
-	LEAQ -8(DX), SP              // the return PC into enter
-	RET
+	// Return from enter on its behalf, as its epilogue would (enter's
+	// frame: locals [base, base+16), saved BP at base+16, return PC at
+	// base+24, its caller's SP at base+32), with an indirect jump rather
+	// than two mispredicted returns (see switchIn).
+	MOVQ 24(DX), BX
+	MOVQ 16(DX), BP
+	LEAQ 32(DX), SP
+	JMP  BX
 bad:
 	INT $3
 

@@ -19,3 +19,8 @@ func enter(n *native) {
 	portableResume(n)
 }
 func yieldSwitch(n *native) { portableSuspend(n) }
+
+func yieldSwitchUnwind(n *native) {
+	coroutineOf(n).unwinds = true
+	portableSuspend(n)
+}

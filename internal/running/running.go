@@ -53,6 +53,9 @@ func (c *Co) Enter() {
 		parent.Status = Normal
 	}
 	c.parent, c.resumer = parent, g
+	// The body runs on this goroutine, unless the engine says otherwise
+	// (the portable engine calls BodyStarted and Resumed on the body's).
+	c.bodyG = gls.ID()
 	c.Status = Running
 	g.current.store(c)
 }
