@@ -71,9 +71,14 @@ func (e *PanicError) Unwrap() error {
 // core is the part of a coroutine that does not depend on its value types.
 // The engine's coroutine is embedded: a coroutine is one allocation (plus
 // its handle).
+//
+// co is the first field, and core is the first field of the coroutine's
+// state: the engine is told the state's size (InitOwned) and does not
+// retain the suspended frames' pointers into it, as the state is kept
+// reachable by the handle, then by the handle's cleanup.
 type core struct {
-	running.Co
 	co sharedstack.Coroutine
+	running.Co
 }
 
 // Started implements sharedstack.Body for every body.
@@ -131,7 +136,7 @@ func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, 
 	}
 	s := &state[In, Out]{body: body}
 	s.y.s = s
-	s.co.InitOwned(s)
+	s.co.InitOwned(s, unsafe.Sizeof(*s))
 	return handle(s)
 }
 
@@ -140,7 +145,7 @@ func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, 
 func newOn[In, Out any](k sharedstack.Kind, body func(y *Yielder[In, Out], in In) Out) (*Coroutine[In, Out], error) {
 	s := &state[In, Out]{body: body}
 	s.y.s = s
-	if err := s.co.InitOn(k, s, true); err != nil {
+	if err := s.co.InitOn(k, s, unsafe.Sizeof(*s)); err != nil {
 		return nil, err
 	}
 	return handle(s), nil

@@ -86,8 +86,8 @@ func currentTask() *Task {
 	if c == nil || c.Tag != taskTag {
 		return nil
 	}
-	// c is t.c.Co of a Task: the first field of the first field.
-	return (*Task)(unsafe.Pointer(c))
+	// c is t.c.Co of a Task, whose first field is t.c.
+	return (*Task)(unsafe.Add(unsafe.Pointer(c), -int(unsafe.Offsetof(core{}.Co))))
 }
 
 // extLocked returns t's extra state, allocating it; sched.mu is held.

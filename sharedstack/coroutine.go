@@ -137,26 +137,39 @@ func NewOn(k Kind, body func()) (*Coroutine, error) {
 // ends on the goroutine that ran it (Body.Ended). As with New, what the
 // engine holds is freed if c is dropped while suspended.
 func (c *Coroutine) Init(body Body) {
-	_ = c.InitOn(selectOnce().active.kind, body, false) // the active engine is always available
+	_ = c.InitOn(selectOnce().active.kind, body, 0) // the active engine is always available
 }
 
-// InitOwned is Init for owners that close every coroutine they drop while
-// it is suspended (package costack does, through a cleanup of its own, so
-// that the body's deferred calls run). The engine then registers no cleanup
-// of its own: a coroutine of InitOwned dropped while suspended and never
-// closed keeps its saved state until the process exits.
-func (c *Coroutine) InitOwned(body Body) {
-	_ = c.InitOn(selectOnce().active.kind, body, true)
+// InitOwned is Init for an owner object of ownerSize bytes whose first
+// field is c (package costack's coroutine state). The owner promises two
+// things:
+//
+//   - It closes the coroutine if it drops it while suspended (costack
+//     does, through a cleanup of its own, so that the body's deferred calls
+//     run). The engine then registers no cleanup of its own: a coroutine of
+//     InitOwned dropped while suspended and never closed keeps its saved
+//     state until the process exits.
+//   - The owner object stays reachable, by other means than the suspended
+//     coroutine's frames, for as long as the coroutine can be resumed or
+//     closed. The engine then does not retain the frames' pointers into
+//     the owner (there are many: the body's receiver, its yielder), which
+//     keeps a suspended coroutine's retention list short.
+func (c *Coroutine) InitOwned(body Body, ownerSize uintptr) {
+	_ = c.InitOn(selectOnce().active.kind, body, ownerSize)
 }
 
-// InitOn is Init (owned false) or InitOwned (owned true) on a given engine
-// kind; it fails when that engine is not available in this process.
-func (c *Coroutine) InitOn(k Kind, body Body, owned bool) error {
+// InitOn is Init (ownerSize 0) or InitOwned on a given engine kind; it
+// fails when that engine is not available in this process.
+func (c *Coroutine) InitOn(k Kind, body Body, ownerSize uintptr) error {
 	if err := Available(k); err != nil {
 		return err
 	}
+	if ownerSize != 0 && (ownerSize < unsafe.Sizeof(*c) || ownerSize > 1<<30) {
+		panic("sharedstack: InitOwned with an owner that cannot begin with the Coroutine")
+	}
 	c.init(k, body)
-	c.closedWhenDropped = owned
+	c.closedWhenDropped = ownerSize != 0
+	c.n.ownerLen = uint32(ownerSize)
 	return nil
 }
 

@@ -70,6 +70,10 @@ type native struct {
 	bpOff uint32
 	// nkeep is the length of the retention list, keepCap its capacity.
 	nkeep, keepCap uint32
+	// ownerLen is the size of the owner object that begins with the
+	// Coroutine (InitOwned), 0 if none: the owner keeps it reachable, so
+	// pointers into it are not retained.
+	ownerLen uint32
 	// oldBottom is where the image's bottom was when it was taken. It is
 	// the coordinate system of the image's own pointers and is used only
 	// to relocate the image, never to reach the live stack (I4).
@@ -203,17 +207,30 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 		*b = arenaAlloc(size)
 		n.blk = *b
 	}
-	if n.keepCap < uint32(s.maxKeep) || n.keepCap > 2*uint32(s.maxKeep)+16 {
-		clear(n.keepSlice()[:n.nkeep])
-		n.keep, n.keepCap, n.nkeep = nil, 0, 0
-		if s.maxKeep > 0 {
-			n.keep = &make([]unsafe.Pointer, s.maxKeep)[0]
-			n.keepCap = uint32(s.maxKeep)
-		}
-	}
+	// The retention list is sized to what it holds, not to the shape's
+	// bound (most slots hold nil, stack addresses or pointers into the
+	// owner): retain reports a list too short, and only then is one of the
+	// bound's size filled and an exact copy kept.
+	owner, ownerLen := uintptr(unsafe.Pointer(n)), uintptr(n.ownerLen)
 	keep := n.keepSlice()
-	k := s.retain(bottom, keep, gp)
-	if uint32(k) < n.nkeep {
+	k := s.retain(bottom, keep, gp, owner, ownerLen)
+	if k < 0 || n.keepCap > 2*uint32(k)+16 {
+		// The full-size list is on this stack when it is small (scanned
+		// with this frame; no garbage left per coroutine), on the heap
+		// otherwise.
+		var buf [16]unsafe.Pointer
+		full := buf[:]
+		if s.maxKeep > len(buf) {
+			full = make([]unsafe.Pointer, s.maxKeep)
+		}
+		k = s.retain(bottom, full, gp, owner, ownerLen)
+		clear(keep[:n.nkeep])
+		keep = slices.Clone(full[:k:k])
+		n.keep, n.keepCap, n.nkeep = nil, 0, 0
+		if k > 0 {
+			n.keep, n.keepCap = &keep[0], uint32(k)
+		}
+	} else if uint32(k) < n.nkeep {
 		clear(keep[k:n.nkeep])
 	}
 	n.nkeep = uint32(k)
@@ -359,8 +376,16 @@ func (s *shape) matches(bottom unsafe.Pointer) bool {
 // the live slots of the bitmaps; a stack object only once a live slot or
 // another reachable object points into it (an unreachable object may hold
 // stale pointers, which must never be retained). Returns the count.
-func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G) int {
+//
+// Pointers into [owner, owner+ownerLen) are not retained: that object is
+// kept reachable by its owner (InitOwned).
+//
+// It returns -1, having retained nothing for sure, when keep is too short.
+func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, owner, ownerLen uintptr) int {
 	if len(s.objs) > 64 {
+		if len(keep) < s.maxKeep {
+			return -1
+		}
 		return s.retainMany(bottom, keep, gp)
 	}
 	// The common case, up to 64 stack objects: one pass over the live
@@ -373,7 +398,10 @@ func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G) i
 	for _, off := range s.live {
 		v := *(*unsafe.Pointer)(unsafe.Add(bottom, off))
 		if uintptr(v)-lo >= span {
-			if v != nil && !disableRetention {
+			if v != nil && uintptr(v)-owner >= ownerLen && !disableRetention {
+				if k == len(keep) {
+					return -1
+				}
 				keep[k] = v
 				k++
 			}
@@ -389,7 +417,10 @@ func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G) i
 		for _, off := range s.objs[i].ptrs {
 			v := *(*unsafe.Pointer)(unsafe.Add(bottom, off))
 			if uintptr(v)-lo >= span {
-				if v != nil && !disableRetention {
+				if v != nil && uintptr(v)-owner >= ownerLen && !disableRetention {
+					if k == len(keep) {
+						return -1
+					}
 					keep[k] = v
 					k++
 				}

@@ -14,15 +14,16 @@ import (
 // never scanned; their heap pointers are kept alive by the retention list),
 // so they live outside the Go heap: the GC neither scans them nor counts
 // them toward its heap goal, which matters when millions of coroutines are
-// suspended. Blocks are multiples of 32 B up to 1 KB and powers of two up
-// to 64 KB, carved from 1 MB mappings and recycled through per-class free
-// lists; larger images get a mapping of their own, returned to the OS when
-// freed. A block is
-// freed when the coroutine ends or its image changes size class, and by a
-// cleanup (runtime.AddCleanup) when a suspended coroutine is dropped.
+// suspended. Blocks are multiples of 8 B (an image's size is) up to 1 KB,
+// so that a small image wastes nothing, and powers of two up to 64 KB,
+// carved from 1 MB mappings and recycled through per-class free lists kept
+// in the free blocks themselves; larger images get a mapping of their own,
+// returned to the OS when freed. A block is freed when the coroutine ends
+// or its image changes size class, and by a cleanup (runtime.AddCleanup)
+// when a suspended coroutine of New is dropped.
 
 const (
-	arenaSmallStep = 32      // small classes: 32, 64, ..., 1024
+	arenaSmallStep = 8       // small classes: 8, 16, ..., 1024
 	arenaSmallMax  = 1 << 10 //
 	arenaMaxShift  = 16      // large classes: 2 KB ... 64 KB
 	arenaChunk     = 1 << 20
@@ -40,9 +41,13 @@ func arenaClassOf(n uintptr) (int, uintptr) {
 	return arenaSmallMax/arenaSmallStep + shift - 11, 1 << shift
 }
 
+// arenaClass is one size class: a free list threaded through the free
+// blocks (each free block's first word is the next one's address), and
+// the unused rest [next, end) of the chunk being carved.
 type arenaClass struct {
-	mu   sync.Mutex
-	free []uintptr
+	mu        sync.Mutex
+	free      uintptr
+	next, end uintptr
 }
 
 var (
@@ -78,15 +83,18 @@ func arenaAlloc(n uintptr) imageBlock {
 	i, size := arenaClassOf(n)
 	c := &arenaClasses[i]
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.free) == 0 {
-		chunk := mmap(arenaChunk)
-		for off := uintptr(0); off+size <= arenaChunk; off += size {
-			c.free = append(c.free, chunk+off)
+	p := c.free
+	if p != 0 {
+		c.free = *(*uintptr)(unsafe.Add(nil, p))
+	} else {
+		if c.end-c.next < size {
+			c.next = mmap(arenaChunk)
+			c.end = c.next + arenaChunk
 		}
+		p = c.next
+		c.next += size
 	}
-	p := c.free[len(c.free)-1]
-	c.free = c.free[:len(c.free)-1]
+	c.mu.Unlock()
 	return imageBlock{p, uint32(size)}
 }
 
@@ -102,7 +110,8 @@ func arenaFree(b imageBlock) {
 	i, _ := arenaClassOf(uintptr(b.size))
 	c := &arenaClasses[i]
 	c.mu.Lock()
-	c.free = append(c.free, b.ptr)
+	*(*uintptr)(unsafe.Add(nil, b.ptr)) = c.free
+	c.free = b.ptr
 	c.mu.Unlock()
 }
 

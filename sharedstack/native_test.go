@@ -194,6 +194,44 @@ func TestNativeArenaClasses(t *testing.T) {
 	}
 }
 
+// Blocks of one class never overlap, and freed blocks are handed out again
+// (the free list lives in the blocks themselves).
+func TestNativeArenaFreeList(t *testing.T) {
+	const n, size = 300, 272
+	var blocks []imageBlock
+	owner := map[uintptr]int{}
+	for i := range n {
+		b := arenaAlloc(size)
+		mem := b.bytes()
+		for j := range mem {
+			mem[j] = byte(i)
+		}
+		owner[b.ptr] = i
+		blocks = append(blocks, b)
+	}
+	require.Len(t, owner, n, "a block was handed out twice")
+	for i, b := range blocks {
+		for _, v := range b.bytes() {
+			require.Equal(t, byte(i), v, "blocks overlap")
+		}
+	}
+	for _, b := range blocks[:n/2] {
+		arenaFree(b)
+	}
+	again := map[uintptr]bool{}
+	for range n / 2 {
+		b := arenaAlloc(size)
+		_, reused := owner[b.ptr]
+		require.True(t, reused, "a freed block was not reused")
+		require.False(t, again[b.ptr], "a block was handed out twice")
+		again[b.ptr] = true
+		blocks = append(blocks, b)
+	}
+	for _, b := range blocks[n/2:] {
+		arenaFree(b)
+	}
+}
+
 // TestNativeArenaBlocksAreFreed: blocks come back when coroutines finish
 // and when suspended ones are dropped (their cleanup).
 func TestNativeArenaBlocksAreFreed(t *testing.T) {
