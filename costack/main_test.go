@@ -9,7 +9,7 @@ import (
 )
 
 // TestMain fails the package if a test leaves a goroutine behind. Dropped
-// suspended coroutines are closed by runtime cleanups, which need a GC to
+// suspended coroutines are closed by finalizers, which need a GC to
 // run, so collect twice before looking (goleak then retries for a while).
 func TestMain(m *testing.M) {
 	code := m.Run()
