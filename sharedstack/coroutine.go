@@ -320,6 +320,15 @@ func (c *Coroutine) Close() *Panic {
 		panic("sharedstack: Close of a coroutine that is running")
 	}
 	c.closing = true
+	if c.port == nil && c.unwinds && c.n.closesWithoutUnwind() {
+		// Unwinding would run nothing but run's deferred call, and the
+		// yield (YieldOrUnwind) would run no code of the caller's: end the
+		// body here, as run's deferred call would, without restoring the
+		// image and panicking through it.
+		c.body.Ended()
+		c.finish(Returned, nil)
+		return nil
+	}
 	_, p := c.Resume()
 	return p
 }

@@ -37,6 +37,7 @@ package sharedstack
 
 import (
 	"math/bits"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -350,6 +351,10 @@ type shape struct {
 	// entry frame, outside the region), or -1.
 	outerBP int64
 	maxKeep int
+	// defers: some frame other than run's may have a deferred call
+	// pending (its function has open-coded defers). Without, closing a
+	// coroutine suspended here needs no unwinding (see Coroutine.Close).
+	defers bool
 }
 
 type pcAt struct {
@@ -527,6 +532,7 @@ func findShape(bottom unsafe.Pointer, size uintptr) *shape {
 		}
 	}
 	s := buildShape(bottom, size)
+	s.defers = anyOpenDefers(s.pcs)
 	shapeMu.Lock()
 	defer shapeMu.Unlock()
 	old := shapeCache.Load()
@@ -541,6 +547,27 @@ func findShape(bottom unsafe.Pointer, size uintptr) *shape {
 	}
 	shapeCache.Store(&m)
 	return s
+}
+
+// anyOpenDefers reports whether a frame of the chain, other than run's
+// (whose deferred call Close emulates), belongs to a function with
+// open-coded defers: conservatively, one may be pending.
+func anyOpenDefers(pcs []pcAt) bool {
+	runEntry := reflect.ValueOf(run).Pointer()
+	for _, p := range pcs {
+		f := rt.FindFunc(p.pc)
+		if f.Entry() != runEntry && f.FuncData(rt.FuncDataOpenCodedDeferInfo) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// closesWithoutUnwind reports whether the suspended coroutine has nothing
+// to run when closed: no deferred call can be pending in its frames (no
+// function with open-coded defers, no detached defer records).
+func (n *native) closesWithoutUnwind() bool {
+	return n.shape != nil && !n.shape.defers && n.defers == nil
 }
 
 // frameMeta is what the stack maps say about a function at one return PC.

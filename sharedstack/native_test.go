@@ -285,3 +285,65 @@ func TestNativeYieldFromAnotherGoroutineIsRefused(t *testing.T) {
 	require.Equal(t, Returned, o)
 	assert.Contains(t, got, "other than the one running the coroutine")
 }
+
+// endedBody is a Body that records its end.
+type endedBody struct {
+	run   func()
+	ended int
+}
+
+func (b *endedBody) Started()    {}
+func (b *endedBody) CheckYield() {}
+func (b *endedBody) Resumed()    {}
+func (b *endedBody) Run()        { b.run() }
+func (b *endedBody) Ended()      { b.ended++ }
+
+//go:noinline
+func yieldPlain(c *Coroutine, log *[]string) {
+	*log = append(*log, "yield")
+	c.YieldOrUnwind()
+	*log = append(*log, "resumed")
+}
+
+//go:noinline
+func yieldWithDefer(c *Coroutine, log *[]string) {
+	defer func() { *log = append(*log, "deferred") }()
+	c.YieldOrUnwind()
+	*log = append(*log, "resumed")
+}
+
+// Closing a coroutine with no deferred call pending ends it without
+// unwinding its frames; with one, the deferred call runs. Both end the body
+// the same way (Ended, Returned, image freed).
+func TestNativeCloseWithoutUnwind(t *testing.T) {
+	needNative(t)
+	for _, tc := range []struct {
+		name   string
+		yield  func(*Coroutine, *[]string)
+		defers bool
+		want   string
+	}{
+		{"no defers", yieldPlain, false, "yield"},
+		{"a defer", yieldWithDefer, true, "deferred"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var log []string
+			c := new(Coroutine)
+			b := &endedBody{}
+			b.run = func() { tc.yield(c, &log) }
+			require.NoError(t, c.InitOn(Native, b, 0))
+			blocks := arenaBlocks.Load()
+			o, p := c.Resume()
+			require.Nil(t, p)
+			require.Equal(t, Yielded, o)
+			require.NotNil(t, c.n.shape)
+			assert.Equal(t, tc.defers, c.n.shape.defers)
+			assert.Equal(t, !tc.defers, c.n.closesWithoutUnwind())
+			require.Nil(t, c.Close())
+			assert.True(t, c.Finished())
+			assert.Equal(t, 1, b.ended)
+			assert.Equal(t, blocks, arenaBlocks.Load(), "image not freed")
+			assert.Equal(t, tc.want, strings.Join(log, ","))
+		})
+	}
+}
