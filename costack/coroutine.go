@@ -220,6 +220,10 @@ func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
 	s.in = in
 	s.Enter()
 	outcome, p := s.co.Resume()
+	// The handle must stay reachable while the body runs: its finalizer
+	// closes a suspended coroutine and would find this one running and
+	// leave it, never to be closed.
+	runtime.KeepAlive(c)
 	if outcome == sharedstack.Yielded {
 		s.Exit(running.Suspended)
 		// The body has taken in (Yield returned it) and yielded again:
@@ -308,6 +312,7 @@ func (c *Coroutine[In, Out]) Close() error {
 		return ErrRunning
 	}
 	_, p := s.enter(true)
+	runtime.KeepAlive(c) // as in Resume
 	s.in, s.out = *new(In), *new(Out)
 	return panicError(p)
 }

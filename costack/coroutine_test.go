@@ -407,6 +407,29 @@ func TestDroppedSuspendedCoroutineIsClosed(t *testing.T) {
 	collectUntilClosed(t, closed, "a dropped suspended coroutine was not closed")
 }
 
+// A handle dropped by its last Resume is not collected while the body runs
+// (its finalizer would find the coroutine running and leave it): the
+// coroutine is closed once it has yielded.
+func TestDroppedDuringResumeIsClosedAfterItYields(t *testing.T) {
+	closed := make(chan struct{})
+	func() {
+		c := New(func(y *Yielder[int, int], in int) int {
+			defer close(closed)
+			// The caller no longer refers to the handle: give the
+			// collector and the finalizer goroutine every chance to run.
+			for range 5 {
+				runtime.GC()
+				time.Sleep(time.Millisecond)
+			}
+			y.Yield(0)
+			return 0
+		})
+		_, _, err := c.Resume(0)
+		require.NoError(t, err)
+	}()
+	collectUntilClosed(t, closed, "a coroutine dropped while running was not closed after it yielded")
+}
+
 // collectUntilClosed runs the collector until ch is closed by a cleanup or a
 // deferred call, and fails with msg if that takes more than ten seconds.
 func collectUntilClosed(t *testing.T, ch chan struct{}, msg string) {

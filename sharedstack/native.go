@@ -17,6 +17,8 @@
 //	I2 liveness        shape.retain + yieldPrepare (retention list written
 //	                   while the frames are on the stack); image buffers are
 //	                   noscan; decodeMeta reads only what the maps say.
+//	                   Pointers into the owner object (InitOwned) are not
+//	                   retained: its owner keeps it reachable instead.
 //	I3 relocation      buildShape (reloc list = the copier's slots, deduped)
 //	                   + switchIn (range-checked add, outermost BP patched).
 //	I4 no stack        native.baseOff is a distance from stack.hi; the walk

@@ -14,19 +14,26 @@
 //     carry the SPWRITE flag, so they must never sit in a traceback below
 //     another frame: they call nothing, and a profiling signal that lands in
 //     them stops its traceback there (innermost SPWRITE frame), as the
-//     runtime does for its own gogo.
+//     runtime does for its own gogo. Each ends by leaving a whole frame as
+//     its epilogue would (switchIn yieldSwitch's, switchOut enter's): SP,
+//     BP and the return PC exactly as a RET from that frame leaves them,
+//     reached with an indirect jump (see switchIn).
 //   - enter and yieldSwitch are ordinary frames with stack maps
 //     (NO_LOCAL_POINTERS; args maps from their Go declarations) that write
 //     no SP, so tracebacks, panics, Goexit, the GC and the stack copier walk
 //     through them like any Go frame.
 //
+// Go functions are called at their register-ABI entries through func values
+// (runFn, yieldPrepareFn) with R14 = g and X15 = 0, as that ABI requires,
+// and their arguments' spill slots in our frames: no ABI0 wrapper frame.
+//
 // Layout of a coroutine on the shared stack (addresses grow up):
 //
-//	resumer frames ...
+//	resumer frames ...     costack's Resume (sharedstack.Resume inlined)
 //	enter's frame          BP = base+16, locals [base, base+16): 0(SP) = n
 //	return PC into enter   at base-8   <- image top
-//	run's ABI0 wrapper, run ... body ... Coroutine.Yield, suspend
-//	yieldSwitch frame      40 bytes
+//	run ... Body.Run ... the body's frames (Yielder.Yield inlined)
+//	yieldSwitch frame      32 bytes
 //	return PC of the call to switchOut <- image bottom (SP in switchOut)
 
 // func enter(n *native)
