@@ -390,40 +390,24 @@ func (s *shape) matches(bottom unsafe.Pointer) bool {
 // It returns -1, having retained nothing for sure, when keep is too short.
 func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, owner, ownerLen uintptr) int {
 	if len(s.objs) > 64 {
-		if len(keep) < s.maxKeep {
-			return -1
-		}
-		return s.retainMany(bottom, keep, gp)
+		return s.retainMany(bottom, keep, gp, owner, ownerLen)
 	}
-	// The common case, up to 64 stack objects: one pass over the live
-	// slots with the objects found reachable in a word, then the objects,
-	// until no new one is found. The same classification as scan, written
-	// out: this runs on every yield.
+	// Up to 64 stack objects (the common case, on every yield): the bit
+	// sets of objects found reachable (marked) and of those whose pointer
+	// words were classified (scanned) are words. The live slots, then the
+	// pointer words of each object found reachable, until no new one is.
+	// Each value is compared with bottom in the expression that loads it,
+	// with no call in between, so a stack move (possible only at a call)
+	// cannot mix coordinates.
 	lo, span, b, size := gp.StackLo, gp.StackHi-gp.StackLo, uintptr(bottom), s.size
 	k := 0
-	var marked uint64
-	for _, off := range s.live {
-		v := *(*unsafe.Pointer)(unsafe.Add(bottom, off))
-		if uintptr(v)-lo >= span {
-			if v != nil && uintptr(v)-owner >= ownerLen && !disableRetention {
-				if k == len(keep) {
-					return -1
-				}
-				keep[k] = v
-				k++
-			}
-		} else if rel := uintptr(v) - b; rel < size {
-			if i := s.objectAt(uint32(rel)); i >= 0 {
-				marked |= 1 << i
-			}
-		}
-	}
-	for scanned := uint64(0); marked&^scanned != 0 && !disableObjectScan; {
-		i := bits.TrailingZeros64(marked &^ scanned)
-		scanned |= 1 << i
-		for _, off := range s.objs[i].ptrs {
+	var marked, scanned uint64
+	for offs := s.live; ; {
+		for _, off := range offs {
 			v := *(*unsafe.Pointer)(unsafe.Add(bottom, off))
 			if uintptr(v)-lo >= span {
+				// Not into this stack: a heap pointer (or nil), kept
+				// unless its object is the owner.
 				if v != nil && uintptr(v)-owner >= ownerLen && !disableRetention {
 					if k == len(keep) {
 						return -1
@@ -432,22 +416,33 @@ func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, o
 					k++
 				}
 			} else if rel := uintptr(v) - b; rel < size {
-				if j := s.objectAt(uint32(rel)); j >= 0 {
-					marked |= 1 << j
+				// Into the region: the stack object it points into (if
+				// any) becomes reachable. Into this stack outside the
+				// region: nothing.
+				if i := s.objectAt(uint32(rel)); i >= 0 {
+					marked |= 1 << i
 				}
 			}
 		}
+		todo := marked &^ scanned
+		if todo == 0 || disableObjectScan {
+			return k
+		}
+		i := bits.TrailingZeros64(todo)
+		scanned |= 1 << i
+		offs = s.objs[i].ptrs
 	}
-	return k
 }
 
-// retainMany is retain for more than 64 stack objects.
-func (s *shape) retainMany(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G) int {
-	// marked: objects found reachable; scanned: objects whose pointer
-	// words were classified.
+// retainMany is retain for more than 64 stack objects, with bit sets of
+// any size.
+func (s *shape) retainMany(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, owner, ownerLen uintptr) int {
+	if len(keep) < s.maxKeep {
+		return -1
+	}
 	n := (len(s.objs) + 63) / 64
 	marked, scanned := make([]uint64, n), make([]uint64, n)
-	k := s.scan(bottom, s.live, keep, 0, gp, marked)
+	k := s.scan(bottom, s.live, keep, 0, gp, owner, ownerLen, marked)
 	for again := true; again; {
 		again = false
 		for w := range marked {
@@ -456,7 +451,7 @@ func (s *shape) retainMany(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.
 				scanned[w] |= 1 << b
 				again = true
 				if !disableObjectScan {
-					k = s.scan(bottom, s.objs[w*64+b].ptrs, keep, k, gp, marked)
+					k = s.scan(bottom, s.objs[w*64+b].ptrs, keep, k, gp, owner, ownerLen, marked)
 				}
 			}
 		}
@@ -464,25 +459,21 @@ func (s *shape) retainMany(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.
 	return k
 }
 
-// scan classifies the values of the slots at offs: heap pointers are
-// appended to keep[k:], pointers into the region mark the stack object
-// they point into. Each value is compared with bottom in the expression
-// that loads it, with no call in between, so a stack move (possible only at
-// a call) cannot mix coordinates; after a call only offsets are used.
-func (s *shape) scan(bottom unsafe.Pointer, offs []uint32, keep []unsafe.Pointer, k int, gp *rt.G, marked []uint64) int {
+// scan classifies the values of the slots at offs for retainMany, as
+// retain does: heap pointers outside the owner are appended to keep[k:]
+// (long enough: retainMany checked), pointers into the region mark the
+// stack object they point into.
+func (s *shape) scan(bottom unsafe.Pointer, offs []uint32, keep []unsafe.Pointer, k int, gp *rt.G, owner, ownerLen uintptr, marked []uint64) int {
 	for _, off := range offs {
 		v := *(*unsafe.Pointer)(unsafe.Add(bottom, off))
 		switch rel := uintptr(v) - uintptr(bottom); {
 		case v == nil:
 		case rel < s.size:
-			// Into the region: the stack object it points into (if any)
-			// becomes reachable.
 			if i := s.objectAt(uint32(rel)); i >= 0 {
 				marked[i/64] |= 1 << (i % 64)
 			}
 		case uintptr(v)-gp.StackLo < gp.StackHi-gp.StackLo:
-			// Into this stack outside the region: no heap object.
-		case !disableRetention:
+		case uintptr(v)-owner >= ownerLen && !disableRetention:
 			keep[k] = v
 			k++
 		}

@@ -347,3 +347,61 @@ func TestNativeCloseWithoutUnwind(t *testing.T) {
 		})
 	}
 }
+
+type manyBox struct {
+	p *int
+	q *[4]int
+}
+
+//go:noinline
+func touchBox(b *manyBox) int { return *b.p }
+
+// heapInt and heapArray return heap objects (their results escape).
+//
+//go:noinline
+func heapInt(v int) *int { p := new(int); *p = v; return p }
+
+//go:noinline
+func heapArray(v int) *[4]int { return &[4]int{v, v, v, v} }
+
+// manyObjects recurses depth times; each frame has a stack object (box,
+// address-taken) reached only through bp, and yields at the bottom.
+//
+//go:noinline
+func manyObjects(c *Coroutine, depth int, sum *int) {
+	var box manyBox
+	box.p, box.q = heapInt(depth), heapArray(depth)
+	bp := &box
+	touchBox(bp)
+	if depth > 0 {
+		manyObjects(c, depth-1, sum)
+	} else {
+		for range 3 {
+			c.Yield()
+		}
+	}
+	*sum += *bp.p + bp.q[3]
+}
+
+// More than 64 stack objects in a suspended chain take the general
+// retention path (retainMany): every object's heap pointers survive
+// collections while suspended, and relocation.
+func TestNativeManyStackObjects(t *testing.T) {
+	needNative(t)
+	const depth = 100
+	var sum int
+	var c *Coroutine
+	c, err := NewOn(Native, func() { manyObjects(c, depth, &sum) })
+	require.NoError(t, err)
+	o, p := c.Resume()
+	require.Nil(t, p)
+	require.Equal(t, Yielded, o)
+	require.Greater(t, len(c.n.shape.objs), 64)
+	for d := 1; !c.Finished(); d++ {
+		runtime.GC()
+		runtime.GC()
+		o, p = resumeAt(c, 3*d)
+		require.Nil(t, p)
+	}
+	require.Equal(t, depth*(depth+1), sum)
+}
