@@ -1,6 +1,6 @@
-//go:build linux && amd64 && go1.26 && !go1.28 && !race
+//go:build linux && (amd64 || arm64) && go1.26 && !go1.28 && !race
 
-// The native engine on linux (amd64; arm64 in progress), Go 1.26 and 1.27.
+// The native engine on linux (amd64, arm64), Go 1.26 and 1.27.
 //
 // A coroutine's frames are ordinary frames on the stack of the goroutine
 // that resumes it, chained below an assembly entry frame (enter). On Yield
@@ -12,7 +12,7 @@
 //
 // Where each invariant of DESIGN.md is kept:
 //
-//	I1 walkability     native_amd64.s (header comment): NOSPLIT asm, only
+//	I1 walkability     native_GOARCH.s (header comment): NOSPLIT asm, only
 //	                   frameless leaves write SP, no Go code mid-switch.
 //	I2 liveness        shape.retain + yieldPrepare (retention list written
 //	                   while the frames are on the stack); image buffers are
@@ -58,8 +58,22 @@ func init() {
 	}
 }
 
+// Go functions the assembly calls at their register-ABI entries: a func
+// value holds that entry (calling by symbol from assembly goes through an
+// ABI0 wrapper, which would be one more frame).
+var (
+	runFn          = run
+	yieldPrepareFn = yieldPrepare
+)
+
+// What only the assembly refers to; this keeps the linters aware that it
+// is used.
+var _, _, _, _, _, _, _, _, _, _, _, _ = switchIn, switchOut, yieldResumed, portableResume,
+	portableSuspend, growStack, badResume, yieldClosing, yieldWhileClosing, runFn, yieldPrepareFn,
+	stackMargin
+
 // native is the engine state of one coroutine, the first field of its
-// Coroutine. The fields the assembly reads are named in native_amd64.s.
+// Coroutine. The fields the assembly reads are named in native_GOARCH.s.
 // Offsets and sizes are 32 bits (an image and a goroutine stack are far
 // smaller than 4 GB; yieldPrepare checks): a suspended coroutine's state is
 // kept small because millions of them may be.
@@ -613,8 +627,11 @@ func decodeMeta(pc uintptr) *frameMeta {
 		return &frameMeta{refuse: "costack: Yield across a frame with an unknown frame size (" + name + ")"}
 	}
 	m := &frameMeta{spd: uint32(spd)}
-	// As the runtime's unwinder: fp = sp+spd+8; varp = fp-8, minus the
-	// saved BP when the frame is not empty; argp = fp.
+	// As the runtime's unwinder (traceback.go): on amd64 fp = sp+spd+8,
+	// varp = fp-8, argp = fp; on arm64 (usesLR) fp = sp+spd, varp = fp,
+	// argp = fp+8 (MinFrameSize: the caller's saved-LR slot). Both: varp
+	// minus the saved frame pointer when the frame is not empty. So
+	// relative to sp the two agree: varp = spd(-8), argp = spd+8.
 	varp := int64(spd)
 	if spd > 0 {
 		varp -= 8
@@ -705,25 +722,28 @@ func funcName(pc uintptr) string {
 }
 
 // buildShape walks the frames from bottom to the entry frame with the
-// stack maps, as the runtime's unwinder does.
+// stack maps, as the runtime's unwinder does. Where a frame keeps its
+// return PC and saved frame pointer is the architecture's (firstPCOff,
+// firstSP, nextFrame, savedFPSlot, entrySP, entryFP in native_GOARCH.go).
 func buildShape(bottom unsafe.Pointer, size uintptr) *shape {
 	s := &shape{size: size, outerBP: -1}
 	word := func(off uintptr) uintptr { return *(*uintptr)(unsafe.Add(bottom, off)) }
 	var bps []uint32
-	off := uintptr(0) // position of the current frame's return PC
+	// off: where the current frame's PC (the one it continues at) is kept;
+	// sp: the current frame's SP. Both offsets from bottom.
+	off, sp := uintptr(firstPCOff), uintptr(firstSP)
 	for frames := 0; ; frames++ {
-		pc := word(off)
-		sp := off + 8
-		if frames > 1<<16 || sp > size {
+		if frames > 1<<16 || off+8 > size {
 			panic("costack: native engine lost the frame chain (please report)")
 		}
+		pc := word(off)
 		m := metaAt(pc)
 		if m.refuse != "" {
 			panic(m.refuse)
 		}
 		s.pcs = append(s.pcs, pcAt{uint32(off), pc})
 		if m.enter {
-			if sp != size {
+			if sp != size+entrySP {
 				panic("costack: Yield of a coroutine that is not the innermost running one")
 			}
 			break
@@ -750,17 +770,17 @@ func buildShape(bottom unsafe.Pointer, size uintptr) *shape {
 			s.objs = append(s.objs, o)
 		}
 		if m.spd > 0 {
-			bps = append(bps, uint32(sp)+m.spd-8)
+			bps = append(bps, uint32(savedFPSlot(sp, uintptr(m.spd))))
 		}
-		off = sp + uintptr(m.spd)
+		off, sp = nextFrame(sp, uintptr(m.spd))
 	}
 	// Cross-check the frame sizes decoded from the pcsp tables against the
 	// frame-pointer chain the code itself built: each saved BP must point
 	// at the next saved BP up, and the outermost one at the entry frame's
-	// (base+16). A disagreement means the layout is not understood: refuse
-	// rather than relocate wrongly (I6).
+	// (base+entryFP). A disagreement means the layout is not understood:
+	// refuse rather than relocate wrongly (I6).
 	for i, slot := range bps {
-		want := uintptr(size) + 16
+		want := uintptr(size) + entryFP
 		if i+1 < len(bps) {
 			want = uintptr(bps[i+1])
 		}
@@ -768,8 +788,8 @@ func buildShape(bottom unsafe.Pointer, size uintptr) *shape {
 			panic("costack: native engine frame layout check failed (please report)")
 		}
 	}
-	// The last saved BP belongs to the outermost frame (the trampoline's
-	// wrapper) and points at the entry frame.
+	// The last saved BP belongs to the outermost frame (run's) and points
+	// at the entry frame.
 	if len(bps) > 0 {
 		s.outerBP = int64(bps[len(bps)-1])
 		bps = bps[:len(bps)-1]

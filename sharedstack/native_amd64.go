@@ -16,6 +16,28 @@ const (
 	stackMargin = 2048
 )
 
+// The frame layout on amd64, for the walk in buildShape (native.go). CALL
+// pushes the return PC just below the callee's SP; a frame with pcsp value
+// S > 0 at its return PC keeps its caller's BP at sp+S-8 (the prologue's
+// PUSHQ BP), and its own return PC at sp+S.
+const (
+	// firstPCOff and firstSP: the image bottom is the return PC that
+	// yieldSwitch's CALL of switchOut pushes, just below yieldSwitch's SP.
+	firstPCOff = 0
+	firstSP    = 8
+	// entrySP is the entry frame's SP relative to base (= enter's SP), and
+	// entryFP its frame pointer (enter's BP, base+16: $16 of locals).
+	entrySP = 0
+	entryFP = 16
+)
+
+// nextFrame returns, for the frame at sp whose pcsp value is spd, where its
+// return PC is and the SP of the frame it returns to.
+func nextFrame(sp, spd uintptr) (pcOff, callerSP uintptr) { return sp + spd, sp + spd + 8 }
+
+// savedFPSlot is where the frame at sp (spd > 0) keeps its caller's BP.
+func savedFPSlot(sp, spd uintptr) uintptr { return sp + spd - 8 }
+
 // Implemented in native_amd64.s.
 func enter(n *native)
 func yieldSwitch(n *native)
@@ -25,15 +47,3 @@ func switchOut()
 func enterPC() uintptr
 func yieldSwitchPC() uintptr
 func callerFP() uintptr
-
-// The leaves are only called from assembly; this keeps the linters aware
-// that they are used.
-var _, _, _, _, _, _, _, _, _ = switchIn, switchOut, yieldResumed, portableResume, portableSuspend, growStack, badResume, yieldClosing, yieldWhileClosing
-
-// Go functions the assembly calls at their register-ABI entries: a func
-// value holds that entry (calling by symbol from assembly goes through an
-// ABI0 wrapper, which would be one more frame).
-var (
-	runFn          = run
-	yieldPrepareFn = yieldPrepare
-)

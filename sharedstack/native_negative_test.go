@@ -1,10 +1,14 @@
-//go:build linux && amd64 && go1.26 && !go1.28 && !race
+//go:build linux && (amd64 || arm64) && go1.26 && !go1.28 && !race
 
 package sharedstack
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,14 +53,45 @@ func TestNativeNegativeControls(t *testing.T) {
 	for _, control := range []string{"retention", "objects", "bp", "defers"} {
 		t.Run(control, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestNativeNegativeControlChild$", "-test.v")
-			cmd.Env = append(os.Environ(), negativeEnv+"="+control, "GODEBUG=clobberfree=1")
-			out, err := cmd.CombinedOutput()
+			out, err := runSelf(t, []string{negativeEnv + "=" + control, "GODEBUG=clobberfree=1"},
+				"-test.run=^TestNativeNegativeControlChild$", "-test.v")
+			// The child must have run the torture and failed in it, not
+			// failed to start.
+			require.Contains(t, string(out), "=== RUN   TestNativeNegativeControlChild", "the child did not run (%v):\n%s", err, tail(out))
 			require.Error(t, err, "the torture passed without %s:\n%s", control, tail(out))
 			assert.NotContains(t, string(out), "--- PASS: TestNativeNegativeControlChild")
 			t.Logf("failed as it must:\n%s", tail(out))
 		})
 	}
+}
+
+// runSelf runs this test binary again with extra environment and returns
+// its combined output. Under qemu-user without binfmt_misc (how the arm64
+// leg runs) the kernel cannot execute the binary itself (ENOEXEC); it is
+// then run by the emulator ($COSTACK_QEMU, by default qemu-aarch64 on
+// arm64), which qemu-user lets the emulated process start as a host
+// program.
+func runSelf(t *testing.T, env []string, args ...string) ([]byte, error) {
+	t.Helper()
+	run := func(name string, args ...string) ([]byte, error) {
+		cmd := exec.Command(name, args...)
+		cmd.Env = append(os.Environ(), env...)
+		return cmd.CombinedOutput()
+	}
+	out, err := run(os.Args[0], args...)
+	if !errors.Is(err, syscall.ENOEXEC) {
+		return out, err
+	}
+	emu := os.Getenv("COSTACK_QEMU")
+	if emu == "" {
+		emu = "qemu-" + map[string]string{"arm64": "aarch64", "amd64": "x86_64"}[runtime.GOARCH]
+	}
+	path, lerr := exec.LookPath(emu)
+	if lerr != nil {
+		return out, fmt.Errorf("%w (and no emulator: %v)", err, lerr)
+	}
+	t.Logf("re-executing the test binary under %s", path)
+	return run(path, append([]string{os.Args[0]}, args...)...)
 }
 
 func tail(b []byte) string {

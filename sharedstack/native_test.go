@@ -1,4 +1,4 @@
-//go:build linux && amd64 && go1.26 && !go1.28 && !race
+//go:build linux && (amd64 || arm64) && go1.26 && !go1.28 && !race
 
 package sharedstack
 
@@ -400,7 +400,7 @@ func TestNativeManyStackObjects(t *testing.T) {
 	for d := 1; !c.Finished(); d++ {
 		runtime.GC()
 		runtime.GC()
-		o, p = resumeAt(c, 3*d)
+		_, p = resumeAt(c, 3*d)
 		require.Nil(t, p)
 	}
 	require.Equal(t, depth*(depth+1), sum)

@@ -1,4 +1,4 @@
-//go:build linux && amd64 && go1.26 && !go1.28 && !race
+//go:build linux && (amd64 || arm64) && go1.26 && !go1.28 && !race
 
 package sharedstack
 
@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -471,9 +470,7 @@ func TestNativeTortureGODEBUG(t *testing.T) {
 			if testing.Short() {
 				args = append(args, "-test.short")
 			}
-			cmd := exec.Command(os.Args[0], args...)
-			cmd.Env = append(os.Environ(), "GODEBUG="+godebug)
-			out, err := cmd.CombinedOutput()
+			out, err := runSelf(t, []string{"GODEBUG=" + godebug}, args...)
 			require.NoError(t, err, "%s", tail(out))
 			require.Contains(t, string(out), "--- PASS: TestNativeTorture")
 		})

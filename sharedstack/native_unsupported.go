@@ -1,4 +1,4 @@
-//go:build amd64 && !race && !(linux && go1.26 && !go1.28)
+//go:build (amd64 || arm64) && !race && !(linux && go1.26 && !go1.28)
 
 package sharedstack
 

@@ -1,4 +1,4 @@
-//go:build linux && amd64 && go1.26 && !go1.28 && !race
+//go:build linux && (amd64 || arm64) && go1.26 && !go1.28 && !race
 
 package rt
 
@@ -39,7 +39,8 @@ type funcInfo struct {
 //go:noescape
 func findfunc(pc uintptr) funcInfo
 
-// Offsets into runtime._func (the same in Go 1.26 and 1.27).
+// Offsets into runtime._func (the same in Go 1.26 and 1.27, and on amd64
+// and arm64: the struct has only 32- and 8-bit fields).
 const (
 	funcEntryOff  = 0
 	funcArgs      = 8
@@ -92,8 +93,9 @@ func (f Func) InFuncData(p unsafe.Pointer) bool {
 // pcvalue decodes the pc-value table at off (an offset into the module's
 // pctab) at targetpc, exactly as runtime.pcvalue: the value starts at -1 at
 // the entry; each step is a zig-zag uvarint value delta and a uvarint pc
-// delta (quantum 1); a zero value byte ends the table except on the first
-// step. ok is false when off is 0 (no table) or targetpc is not covered.
+// delta in units of PCQuantum; a zero value byte ends the table except on
+// the first step. ok is false when off is 0 (no table) or targetpc is not
+// covered.
 func (f Func) pcvalue(off uint32, targetpc uintptr) (val int32, ok bool) {
 	if off == 0 {
 		return -1, false
@@ -121,7 +123,7 @@ func (f Func) pcvalue(off uint32, targetpc uintptr) (val int32, ok bool) {
 		}
 		pcd, m := uvarint(p)
 		p = p[m:]
-		pc += uintptr(pcd)
+		pc += uintptr(pcd) * PCQuantum
 		if targetpc < pc {
 			return val, true
 		}
@@ -202,7 +204,8 @@ func (f Func) StackObjects() []StackObject {
 	return unsafe.Slice((*StackObject)(unsafe.Add(p, PtrSize)), n)
 }
 
-// G mirrors the prefix of runtime.g (Go 1.26).
+// G mirrors the prefix of runtime.g (Go 1.26 and 1.27; no field of the
+// prefix depends on the architecture).
 type G struct {
 	StackLo     uintptr
 	StackHi     uintptr

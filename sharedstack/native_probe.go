@@ -1,4 +1,4 @@
-//go:build linux && amd64 && go1.26 && !go1.28 && !race
+//go:build linux && (amd64 || arm64) && go1.26 && !go1.28 && !race
 
 package sharedstack
 
@@ -157,8 +157,7 @@ type probeNode struct {
 
 func probeRun() error {
 	var got []int
-	var c *Coroutine
-	c = new(Coroutine)
+	c := new(Coroutine)
 	c.init(Native, funcBody(func() {
 		var a, b probeNode
 		a.next, b.next = &b, &a

@@ -1,0 +1,350 @@
+//go:build linux && arm64 && go1.26 && !go1.28 && !race
+
+#include "go_asm.h"
+#include "textflag.h"
+#include "funcdata.h"
+
+// The switch on arm64. The rules of native_amd64.s hold here too
+// (invariant I1):
+//
+//   - Every function here is NOSPLIT assembly: no stack check, no async
+//     preemption (isAsyncSafePoint rejects assembly, so the runtime never
+//     injects a call, and nothing writes below SP but this code), so nothing
+//     can inspect or move the stack while it runs, and no Go code runs while
+//     the stack is half switched. Signals run on the alternate signal stack.
+//   - Only the two frameless leaves switchIn and switchOut write RSP
+//     (MOVD Rn, RSP: the arm64 assembler flags the function SPWRITE;
+//     pinned by TestNativeARM64SwitchFlags), like the runtime's gogo. They
+//     call nothing, and a profiling signal that lands in them stops its
+//     traceback there (innermost SPWRITE frame). R29 is a valid frame
+//     pointer at every instruction: enter's until the image is restored and
+//     relocated, yieldSwitch's from then on (switchOut: the reverse).
+//   - enter and yieldSwitch are ordinary frames with stack maps
+//     (NO_LOCAL_POINTERS; args maps from their Go declarations) that write
+//     no RSP, so tracebacks, panics, Goexit, the GC and the stack copier
+//     walk through them like any Go frame.
+//
+// g is R28 in every ABI and no code here changes it, so a coroutine resumed
+// by another goroutine continues with that goroutine's g. The registers an
+// ABI0 function may clobber are all the others but RSP and R29 (the frame
+// pointer, restored by each epilogue); R27 (REGTMP) and R18 (platform) are
+// not used.
+//
+// Frames (see native_arm64.go and docs/native-arm64.md): a frame of size S
+// at sp keeps its return PC (saved LR) at sp+0 and its caller's frame
+// pointer at sp-8, with R29 = sp-8; S is a multiple of 16, so RSP stays
+// 16-byte aligned at every call and in the leaves.
+//
+// Layout of a coroutine on the shared stack (addresses grow up):
+//
+//	resumer frames ...
+//	enter's frame          32 bytes; 8(RSP) = n, 16(RSP) = PC after its call
+//	                       of run; R29 = its RSP-8 = base
+//	enter's caller's FP    at base (saved by enter's prologue; not imaged)
+//	run                    top word of its frame = base-8 <- image top
+//	... Body.Run ... the body's frames (Yielder.Yield inlined)
+//	yieldSwitch frame      48 bytes; 32(RSP) = PC after its BL of switchOut
+//	suspend's FP           at yieldSwitch's RSP-8  <- image bottom
+
+// func enter(n *native)
+TEXT ·enter(SB), NOSPLIT, $16-8
+	NO_LOCAL_POINTERS
+	MOVD	n+0(FP), R0
+	// Only a fresh or suspended coroutine may be resumed (phase order in
+	// coroutine.go); badResume panics.
+	MOVBU	Coroutine_phase(R0), R1
+	CMP	$const_active, R1
+	BHS	bad
+	MOVD	$const_active, R1
+	MOVB	R1, Coroutine_phase(R0)
+again:
+	MOVD	n+0(FP), R0
+	// The outermost coroutine frame's argument (the spill slot of run's
+	// register argument) lives here, in our frame: it must hold n (which is
+	// also the Coroutine, at offset 0) on every resume, not only the first.
+	MOVD	R0, 8(RSP)
+	// Where switchOut returns to on the coroutine's behalf: the PC after
+	// the call of run (also the LR run saves).
+	ADR	returned, R1
+	MOVD	R1, const_enterContSlot(RSP)
+	MOVD	Coroutine_port(R0), R1
+	CBNZ	R1, portable
+	MOVD	g, native_resumer(R0)
+	SUB	$8, RSP, R4                  // R4 = base (= R29)
+	MOVWU	native_size(R0), R2
+	CBNZ	R2, resume
+	// Keep base as a distance from the stack top (I4): the runtime's stack
+	// copier preserves that distance when the stack moves while the
+	// coroutine runs.
+	MOVD	const_gStackHi(g), R3
+	SUB	R4, R3, R3
+	MOVW	R3, native_baseOff(R0)
+	// run(c) at its register-ABI entry, through a func value (R26 is the
+	// closure context): calling it by symbol would go through an ABI0
+	// wrapper, one more frame in every image. The register ABI wants g in
+	// R28, which it is; R0 = n is c.
+	MOVD	·runFn(SB), R26
+	MOVD	0(R26), R1
+	CALL	(R1)
+returned:
+	// The coroutine returned, or switchOut returned here on its behalf.
+	RET
+
+resume:
+	// The image goes to [base-size, base). It must leave the stack guard
+	// zone free; otherwise grow the stack (Go code: the stack may move, so
+	// everything is read again) and try again.
+	SUBS	R2, R4, R5
+	BLO	noroom
+	SUBS	$const_stackMargin, R5, R5
+	BLO	noroom
+	MOVD	const_gStackLo(g), R6
+	CMP	R6, R5
+	BLO	noroom
+	MOVD	const_gStackHi(g), R3
+	SUB	R4, R3, R3
+	MOVW	R3, native_baseOff(R0)
+	// switchIn never returns here: it continues the coroutine, whose
+	// outermost saved LR (in the image) is the PC after the call of run
+	// above.
+	BL	·switchIn(SB)
+	UNDEF
+
+noroom:
+	// growStack(size+stackMargin) through its ABI0 wrapper: the argument
+	// at 8(RSP), the result at 16(RSP); both slots are rewritten at again.
+	ADD	$const_stackMargin, R2, R2
+	MOVD	R2, 8(RSP)
+	BL	·growStack(SB)
+	B	again
+
+portable:
+	BL	·portableResume(SB)          // n is at 8(RSP)
+	RET
+
+bad:
+	MOVD	R0, 8(RSP)
+	BL	·badResume(SB)
+	UNDEF
+
+// switchIn copies the image of n (R0) below base = its entry RSP-8 (enter's
+// frame pointer), relocates it, and continues the coroutine at its yield
+// site.
+TEXT ·switchIn(SB), NOSPLIT|NOFRAME, $0-0
+	SUB	$8, RSP, R8                  // R8 = base
+	MOVWU	native_size(R0), R2
+	SUB	R2, R8, R9                   // R9 = new bottom
+	MOVD	native_blk+imageBlock_ptr(R0), R3
+	MOVD	R9, R4
+	// [R9, base) = image. Source and destination never overlap. Nothing
+	// below RSP is live here (no signal handler runs on this stack).
+inLoop32:
+	CMP	$32, R2
+	BLO	inLoop16
+	LDP.P	16(R3), (R5, R6)
+	LDP.P	16(R3), (R7, R10)
+	STP.P	(R5, R6), 16(R4)
+	STP.P	(R7, R10), 16(R4)
+	SUB	$32, R2
+	B	inLoop32
+inLoop16:
+	CMP	$16, R2
+	BLO	inTail
+	LDP.P	16(R3), (R5, R6)
+	STP.P	(R5, R6), 16(R4)
+	SUB	$16, R2
+inTail:
+	CBZ	R2, inDone
+	MOVD	(R3), R5
+	MOVD	R5, (R4)
+inDone:
+
+	// Relocation (I3): delta = new bottom - old bottom; every slot listed by
+	// the shape (live pointer slots, all pointer words of stack objects,
+	// saved frame pointers) whose value lies in the old region
+	// [old, old+size) moves by delta, exactly as the runtime's
+	// adjustpointers. Same address: nothing to do.
+	MOVD	native_oldBottom(R0), R10
+	SUBS	R10, R9, R11                 // R11 = delta
+	BEQ	run
+	MOVWU	native_size(R0), R2
+	MOVD	native_shape(R0), R12
+	MOVD	shape_reloc(R12), R3
+	MOVD	shape_reloc+8(R12), R4
+reloc:
+	CBZ	R4, outer
+	MOVWU.P	4(R3), R5
+	SUB	$1, R4
+	MOVD	(R9)(R5), R6
+	SUB	R10, R6, R7
+	CMP	R2, R7
+	BHS	reloc                        // outside the old region (unsigned compare)
+	ADD	R11, R6, R6
+	MOVD	R6, (R9)(R5)
+	B	reloc
+outer:
+	// The outermost frame's saved frame pointer points at the entry frame,
+	// which is outside the image: point it at the current one (enter's
+	// frame pointer = base).
+	MOVD	shape_outerBP(R12), R5
+	TBNZ	$63, R5, run
+	MOVD	R8, (R9)(R5)
+run:
+	// Into yieldSwitch after its call of switchOut, which relinks defer
+	// records and handles closing. (amd64 finishes yieldSwitch's return
+	// here when there is nothing to do; on arm64 the return is predicted
+	// from the link register, so there is less to gain.)
+	MOVWU	native_bpOff(R0), R5
+	ADD	R5, R9, R29                  // yieldSwitch's frame pointer
+	MOVD	const_ysPCSlot+8(R9), R30    // yieldSwitch's PC after its BL of switchOut
+	ADD	$8, R9, R5
+	MOVD	R5, RSP                      // yieldSwitch's RSP
+	RET
+
+// func yieldSwitchUnwind(n *native)
+// Marks the yield as one the engine unwinds if the coroutine is closed,
+// then continues as yieldSwitch, in yieldSwitch's frame (a tail jump with
+// LR intact: this has none), so that YieldOrUnwind stays small enough to be
+// inlined.
+TEXT ·yieldSwitchUnwind(SB), NOSPLIT|NOFRAME, $0-8
+	MOVD	n+0(FP), R0
+	MOVD	$1, R1
+	MOVB	R1, Coroutine_unwinds(R0)
+	B	·yieldSwitch(SB)
+
+// func yieldSwitch(n *native)
+TEXT ·yieldSwitch(SB), NOSPLIT, $32-8
+	NO_LOCAL_POINTERS
+	// The PC this frame continues at after the switch, where the walk and
+	// switchIn find it (a BL leaves it only in LR).
+	ADR	resumed, R1
+	MOVD	R1, const_ysPCSlot(RSP)
+	MOVD	n+0(FP), R0
+	MOVD	Coroutine_port(R0), R1
+	CBNZ	R1, portable
+	// Closing already (yielding again after recovering the unwind): do
+	// not suspend.
+	MOVBU	Coroutine_closing(R0), R1
+	CBNZ	R1, alreadyClosing
+	// yieldPrepare(n, bottom) walks the frames [bottom, base) with the
+	// stack maps and fills the retention list while they are still on the
+	// stack (I2). It is Go code: the stack may move under it, but the frame
+	// layout relative to the stack top does not. It is called at its
+	// register-ABI entry (see enter): R0 = n, R1 = bottom (our saved-FP
+	// slot), with their spill slots at 8(RSP) and 16(RSP).
+	SUB	$8, RSP, R1
+	MOVD	R0, 8(RSP)
+	MOVD	R1, 16(RSP)
+	MOVD	·yieldPrepareFn(SB), R26
+	MOVD	0(R26), R2
+	CALL	(R2)
+	MOVD	n+0(FP), R0
+	BL	·switchOut(SB)
+resumed:
+	// Resumed: switchIn jumped here with the image restored. If defer
+	// records were detached on the yield, relink them (I5) before any
+	// code of the coroutine runs: yieldResumed is Go code, and the stack
+	// is a valid chain of frames again.
+	MOVD	n+0(FP), R0
+	MOVD	native_defers(R0), R1
+	CBZ	R1, nodefers
+	MOVD	R0, 8(RSP)
+	SUB	$8, RSP, R1                  // the image bottom, as above
+	MOVD	R1, 16(RSP)
+	BL	·yieldResumed(SB)
+	MOVD	n+0(FP), R0
+nodefers:
+	MOVBU	Coroutine_closing(R0), R1
+	CBNZ	R1, closing
+	RET
+
+closing:
+	// Resumed to be closed: yieldClosing unwinds the body (YieldOrUnwind)
+	// or returns (Yield: the caller unwinds).
+	MOVD	R0, 8(RSP)
+	BL	·yieldClosing(SB)
+	RET
+
+alreadyClosing:
+	MOVD	R0, 8(RSP)
+	BL	·yieldWhileClosing(SB)
+	RET
+
+portable:
+	MOVD	R0, 8(RSP)
+	BL	·portableSuspend(SB)
+	RET
+
+// switchOut saves [RSP-8, base) of n (R0) into its image buffer and returns
+// to the entry frame as if the outermost coroutine frame had returned.
+TEXT ·switchOut(SB), NOSPLIT|NOFRAME, $0-0
+	MOVD	const_gStackHi(g), R2
+	MOVWU	native_baseOff(R0), R3
+	SUB	R3, R2, R2                   // R2 = base
+	SUB	$8, RSP, R3                  // R3 = bottom (yieldSwitch's saved FP)
+	SUB	R3, R2, R4                   // R4 = size
+	MOVWU	native_size(R0), R5
+	CMP	R5, R4
+	BNE	bad                          // yieldPrepare saw another layout: impossible
+	MOVD	R3, native_oldBottom(R0)
+	SUB	R3, R29, R5
+	MOVW	R5, native_bpOff(R0)
+	MOVD	native_blk+imageBlock_ptr(R0), R6 // off-heap block: no write barriers, never scanned
+outLoop32:
+	CMP	$32, R4
+	BLO	outLoop16
+	LDP.P	16(R3), (R5, R7)
+	LDP.P	16(R3), (R10, R11)
+	STP.P	(R5, R7), 16(R6)
+	STP.P	(R10, R11), 16(R6)
+	SUB	$32, R4
+	B	outLoop32
+outLoop16:
+	CMP	$16, R4
+	BLO	outTail
+	LDP.P	16(R3), (R5, R7)
+	STP.P	(R5, R7), 16(R6)
+	SUB	$16, R4
+outTail:
+	CBZ	R4, outDone
+	MOVD	(R3), R5
+	MOVD	R5, (R6)
+outDone:
+	ADD	$8, R2, R7                   // enter's RSP
+	MOVD	R2, R29                      // enter's frame pointer
+	MOVD	const_enterContSlot(R7), R30  // the PC after enter's call of run
+	MOVD	R7, RSP
+	RET
+bad:
+	UNDEF
+
+// func enterPC() uintptr
+TEXT ·enterPC(SB), NOSPLIT, $0-8
+	MOVD	$·enter(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+// func yieldSwitchPC() uintptr
+TEXT ·yieldSwitchPC(SB), NOSPLIT, $0-8
+	MOVD	$·yieldSwitch(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+// func switchInPC() uintptr
+TEXT ·switchInPC(SB), NOSPLIT, $0-8
+	MOVD	$·switchIn(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+// func switchOutPC() uintptr
+TEXT ·switchOutPC(SB), NOSPLIT, $0-8
+	MOVD	$·switchOut(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+// func callerFP() uintptr
+// The frame pointer of the caller (tests walk the frame-pointer chain):
+// a frameless leaf leaves R29 alone.
+TEXT ·callerFP(SB), NOSPLIT|NOFRAME, $0-8
+	MOVD	R29, ret+0(FP)
+	RET
