@@ -58,10 +58,10 @@
 //     Resume reports nothing.
 //   - Yield inside a function called through reflect.Value.Call or made by
 //     reflect.MakeFunc.
-//   - Yield while a stack-allocated or range-over-func defer record is
-//     pending: a defer outside a loop in a function that also defers in a
-//     loop or has more than 8 defers, a defer inside the body of a
-//     range-over-func loop, any defer in a build with -N. Defers in a loop
-//     alone (heap records) are supported: the native engine carries them
-//     across the yield, and they run exactly as on the portable engine.
+//   - Yield while a range-over-func defer record is pending: a defer inside
+//     the body of a range-over-func loop. Every other kind of pending defer
+//     is supported: open-coded defers live in their frames, and the native
+//     engine carries the defer records of the others (defers in loops,
+//     functions with more than 8 defers) across the yield, so that they
+//     run exactly as on the portable engine.
 package costack

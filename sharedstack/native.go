@@ -24,10 +24,12 @@
 //	I4 no stack        native.baseOff is a distance from stack.hi; the walk
 //	   addresses       holds bottom as an unsafe.Pointer and offsets only.
 //	I5 runtime links   yieldPrepare refuses g._panic in the region; the
-//	                   coroutine's heap defer records (a prefix of g._defer)
+//	                   coroutine's defer records (a prefix of g._defer:
+//	                   heap ones, and stack-allocated ones in its frames)
 //	                   are checked by checkDefers, detached by detachDefers
 //	                   into native.defers and relinked by yieldResumed;
-//	                   any other record in the region is refused.
+//	                   range-over-func records and records interleaved
+//	                   with the resumer's are refused.
 //	I6 refuse/fallback build tags; nativeProbe; decodeMeta refuses frames
 //	                   without maps (reflect, cgo, foreign asm, SPWRITE).
 //
@@ -115,12 +117,13 @@ type native struct {
 	// array alive.
 	keep *unsafe.Pointer
 	// defers is the coroutine's pending non-open-coded defer records,
-	// innermost first, detached from g._defer while it is suspended (I5).
-	// They are heap records (_defer.heap), held only by this GC-visible
-	// field, written with write barriers; the last one's link is nil, and
-	// each record's sp is kept as an offset from the image bottom (I4).
-	// nil while running, or when nothing is pending.
-	defers *rt.Defer
+	// innermost first, detached from g._defer while it is suspended (I5):
+	// heap records (held here, GC-visible) and stack-allocated ones (in
+	// the image, by offset), each with its sp kept as an offset from the
+	// image bottom and its link cut (relinkDefers rebuilds the chain).
+	// nil while running, or when nothing is pending; the assembly tests
+	// its data word.
+	defers []deferRef
 }
 
 func (n *native) footprint() int {
@@ -129,8 +132,10 @@ func (n *native) footprint() int {
 		f += int(unsafe.Sizeof(*n.held))
 	}
 	f += int(n.blk.size)
-	for d := n.defers; d != nil; d = d.Link {
-		f += int(unsafe.Sizeof(*d))
+	for _, r := range n.defers {
+		if r.heap != nil {
+			f += int(unsafe.Sizeof(*r.heap))
+		}
 	}
 	return f
 }
@@ -195,8 +200,18 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 	if uintptr(gp.Panic)-uintptr(bottom) < size {
 		panic("costack: Yield while a panic is in progress in the coroutine, or inside a deferred call run by the runtime, is not supported on the native engine")
 	}
+	// The coroutine's defer records: checked now, detached last. records
+	// is how many there are, stackRecs the offsets of the stack-allocated
+	// ones (roots for retain: the GC reaches them through g._defer, not
+	// through the frames).
+	var recBuf [4]uint32
+	records, stackRecs := 0, recBuf[:0]
 	if gp.Defer != nil {
-		checkDefers(gp, bottom, size)
+		records, stackRecs = checkDefers(gp, bottom, size, stackRecs)
+	}
+	var refs []deferRef
+	if records > 0 {
+		refs = make([]deferRef, records)
 	}
 
 	s := n.shape
@@ -205,6 +220,27 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 	}
 	if n.shape != s {
 		n.shape = s
+	}
+	// A stack-allocated record is raw frame memory, not a stack object
+	// (the runtime reaches it through g._defer, so the compiler records
+	// none): neither the shape's relocation nor retain sees its fields.
+	// Its fn is a closure on the heap (retained here, with the rest) or
+	// in the region (a stack object: a root for retain; relocated by
+	// yieldResumed); its link and sp are rebuilt on resume. A record
+	// overlapping a stack object would be relocated twice: refused.
+	var rootBuf [4]uint32
+	var heapBuf [4]unsafe.Pointer
+	roots, heapFns := rootBuf[:0], heapBuf[:0]
+	for _, off := range stackRecs {
+		if i := s.objectAt(off); i >= 0 || s.objectAt(off+uint32(unsafe.Sizeof(rt.Defer{}))-1) >= 0 {
+			panic("costack: Yield with a pending stack-allocated defer record inside a stack object is not supported on the native engine (please report)")
+		}
+		fn := (*rt.Defer)(unsafe.Add(bottom, off)).Fn
+		if rel := uintptr(fn) - uintptr(bottom); rel < size {
+			roots = append(roots, uint32(rel))
+		} else if fn != nil {
+			heapFns = append(heapFns, fn)
+		}
 	}
 
 	// The image block: the smallest class that holds the image; a smaller
@@ -230,17 +266,17 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 	// bound's size filled and an exact copy kept.
 	owner, ownerLen := uintptr(unsafe.Pointer(n)), uintptr(n.ownerLen)
 	keep := n.keepSlice()
-	k := s.retain(bottom, keep, gp, owner, ownerLen)
+	k := s.fillKeep(bottom, keep, gp, owner, ownerLen, roots, heapFns)
 	if k < 0 || n.keepCap > 2*uint32(k)+16 {
 		// The full-size list is on this stack when it is small (scanned
 		// with this frame; no garbage left per coroutine), on the heap
 		// otherwise.
 		var buf [16]unsafe.Pointer
 		full := buf[:]
-		if s.maxKeep > len(buf) {
-			full = make([]unsafe.Pointer, s.maxKeep)
+		if need := s.maxKeep + len(heapFns); need > len(buf) {
+			full = make([]unsafe.Pointer, need)
 		}
-		k = s.retain(bottom, full, gp, owner, ownerLen)
+		k = s.fillKeep(bottom, full, gp, owner, ownerLen, roots, heapFns)
 		clear(keep[:n.nkeep])
 		keep = slices.Clone(full[:k:k])
 		n.keep, n.keepCap, n.nkeep = nil, 0, 0
@@ -254,8 +290,9 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 	n.size = uint32(size)
 	// Last, with nothing that can panic or move the stack after it: a
 	// panic past this point would lose the detached records.
-	if d := gp.Defer; d != nil && d.SP-uintptr(bottom) < size {
-		n.defers = detachDefers(gp, bottom, size)
+	if refs != nil {
+		detachDefers(gp, bottom, refs)
+		n.defers = refs
 	}
 }
 
@@ -265,24 +302,39 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 // region [bottom, bottom+size) must be exactly a prefix of the chain,
 // innermost first: an inner coroutine's in front of the outer body's, the
 // resumer's after them. It is verified, not assumed: no record after the
-// prefix may lie in the region. Each record of the prefix must be a heap
-// record (a stack record lives in a frame of the region and would move
-// with the image: refused), not a range-over-func head (its head list is
-// runtime state we do not relocate: refused), and its fn must not point
-// into the stack (a heap record's closure escapes to the heap; if it did
-// not, it would be a stack object the image relocation does not cover for
-// this slot: refused). link inside the prefix points at the next heap
-// record; the last one's link leaves the region and is cut on detach.
-// Nothing here calls a function, so bottom and the records' sp stay in one
-// coordinate system.
-func checkDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr) {
+// prefix may lie in the region. A record of the prefix may be a heap record
+// (its fn must not point into the stack: a heap record's closure escapes;
+// if it did not, it would be a stack object this slot's relocation does
+// not cover) or a stack-allocated one, which must lie in the region (it is
+// part of its frame and moves with the image; its fn may point at a
+// closure in the region or on the heap, not elsewhere on the stack). A
+// range-over-func head record is refused (its head list is runtime state
+// we do not relocate). It returns the prefix's length and appends the
+// stack-allocated records' offsets from bottom to stackRecs. Nothing here
+// calls a function until the append, after the walk, so bottom and the
+// records' addresses stay in one coordinate system.
+func checkDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr, stackRecs []uint32) (int, []uint32) {
+	var recBuf [16]uint32
+	recs := recBuf[:0]
+	n := 0
 	d := gp.Defer
 	for ; d != nil && d.SP-uintptr(bottom) < size; d = d.Link {
-		if !d.Heap || d.Rangefunc {
-			panic("costack: Yield with a pending stack-allocated or range-over-func defer record (a defer outside a loop in a function that also defers in a loop or has more than 8 defers, a defer inside a range-over-func loop, or a build with -N) is not supported on the native engine")
-		}
-		if uintptr(d.Fn)-gp.StackLo < gp.StackHi-gp.StackLo {
+		n++
+		inStack := uintptr(d.Fn)-gp.StackLo < gp.StackHi-gp.StackLo
+		switch {
+		case d.Rangefunc:
+			panic("costack: Yield with a pending range-over-func defer (a defer inside a range-over-func loop body) is not supported on the native engine")
+		case d.Heap && inStack:
 			panic("costack: Yield with a pending defer of a stack-allocated closure is not supported on the native engine (please report)")
+		case d.Heap:
+		case uintptr(unsafe.Pointer(d))-uintptr(bottom) >= size:
+			panic("costack: Yield with a pending stack-allocated defer record outside the coroutine's frames is not supported on the native engine (please report)")
+		case inStack && uintptr(d.Fn)-uintptr(bottom) >= size:
+			panic("costack: Yield with a pending defer of a closure outside the coroutine's frames is not supported on the native engine (please report)")
+		case len(recs) == len(recBuf):
+			panic("costack: Yield with more than 16 pending stack-allocated defer records is not supported on the native engine")
+		default:
+			recs = append(recs, uint32(uintptr(unsafe.Pointer(d))-uintptr(bottom)))
 		}
 	}
 	for ; d != nil; d = d.Link {
@@ -290,59 +342,84 @@ func checkDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr) {
 			panic("costack: Yield with the coroutine's defer records interleaved with others on the goroutine is not supported on the native engine (please report)")
 		}
 	}
+	return n, append(stackRecs, recs...)
+}
+
+// deferRef is one detached defer record: a heap record, or (heap nil) a
+// stack-allocated one at off from the image bottom.
+type deferRef struct {
+	heap *rt.Defer
+	off  uint32
 }
 
 // detachDefers unlinks the prefix of g._defer that checkDefers proved to
-// belong to the region (I5): g._defer becomes the first record outside it,
-// the last detached record's link is cut (a heap record must not keep a
-// pointer to a record of the resumer, possibly on its stack), and each sp
-// becomes an offset from bottom (I4: the detached records are not seen by
-// the runtime's stack copier). It returns the detached chain, nil if there
-// is none. All writes of pointers are ordinary Go writes: write barriers.
-// No call: no stack move between reading bottom and the records' sp.
-func detachDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr) *rt.Defer {
-	first := gp.Defer
-	if first == nil || first.SP-uintptr(bottom) >= size {
-		return nil
-	}
-	d, last := first, first
-	for ; d != nil && d.SP-uintptr(bottom) < size; d = d.Link {
+// belong to the region (I5) into refs (exactly as long): g._defer becomes
+// the first record outside it, each record's link is cut (rebuilt by
+// yieldResumed; the last one would point at a record of the resumer) and
+// each sp becomes an offset from bottom (I4: the detached records are not
+// seen by the runtime's stack copier). A heap record's fields are written
+// with write barriers; a stack record's with plain stores, as the
+// runtime's deferprocStack does (stack writes need no barrier).
+// Nothing here calls a function: no stack move between reading bottom and
+// the records.
+func detachDefers(gp *rt.G, bottom unsafe.Pointer, refs []deferRef) {
+	d := gp.Defer
+	for i := range refs {
+		next := d.Link
 		d.SP -= uintptr(bottom)
-		last = d
+		if d.Heap {
+			refs[i].heap = d
+			d.Link = nil
+		} else {
+			refs[i].off = uint32(uintptr(unsafe.Pointer(d)) - uintptr(bottom))
+			*(*uintptr)(unsafe.Pointer(&d.Link)) = 0
+		}
+		d = next
 	}
 	gp.Defer = d
-	last.Link = nil
-	return first
 }
 
 // yieldResumed runs on the coroutine's stack, called by yieldSwitch after
 // switchIn has restored and relocated the image, only when records were
 // detached, before any code of the coroutine runs. bottom is the image's
-// new bottom (an unsafe.Pointer into this stack: adjusted if the prologue
-// grows the stack), gp the goroutine now running the coroutine, possibly
-// another one. It relinks the detached records in front of gp's current
-// chain, innermost first, with sp back in stack coordinates: the same
-// frame-relative position, moved by the relocation delta, so deferreturn,
-// panics, Goexit and Close find them at their frames (I5). From here on
-// the records are on the chain and the runtime's copier adjusts them.
+// new bottom (an unsafe.Pointer into this stack), gp the goroutine now
+// running the coroutine, possibly another one. It relinks the detached
+// records in front of gp's current chain, innermost first, with sp back in
+// stack coordinates: the same frame-relative position, moved by the
+// relocation delta, so deferreturn, panics, Goexit and Close find them at
+// their frames (I5). From here on the records are on the chain and the
+// runtime's copier adjusts them. Nothing here calls a function that could
+// move the stack (GetG is a leaf) between reading bottom and linking.
 func yieldResumed(n *native, bottom unsafe.Pointer) {
-	first := n.defers
-	if first == nil {
+	refs := n.defers
+	if refs == nil {
 		return
 	}
 	gp := rt.GetG()
-	n.defers = nil
 	at := uintptr(bottom)
 	if disableDeferReloc {
 		at = n.oldBottom // the negative control: sp not relocated
 	}
-	last := first
-	for d := first; d != nil; d = d.Link {
+	next := gp.Defer
+	for i := len(refs) - 1; i >= 0; i-- {
+		d := refs[i].heap
+		if d != nil {
+			d.Link = next // nil before: cut by detachDefers
+		} else {
+			// A stack record, restored with the image: plain stores. Its
+			// closure, if in the region, moves with it (the shape's
+			// relocation does not see the record: it is no stack object).
+			d = (*rt.Defer)(unsafe.Add(bottom, refs[i].off))
+			if rel := uintptr(d.Fn) - n.oldBottom; rel < uintptr(n.size) {
+				*(*uintptr)(unsafe.Pointer(&d.Fn)) = uintptr(bottom) + rel
+			}
+			*(*uintptr)(unsafe.Pointer(&d.Link)) = uintptr(unsafe.Pointer(next))
+		}
 		d.SP += at
-		last = d
+		next = d
 	}
-	last.Link = gp.Defer
-	gp.Defer = first
+	gp.Defer = next
+	n.defers = nil
 }
 
 // shape is everything about a chain of frames that depends only on its
@@ -401,10 +478,13 @@ func (s *shape) matches(bottom unsafe.Pointer) bool {
 // Pointers into [owner, owner+ownerLen) are not retained: that object is
 // kept reachable by its owner (InitOwned).
 //
+// roots are offsets of stack objects reachable from outside the frames
+// (stack-allocated defer records, which the GC reaches through g._defer).
+//
 // It returns -1, having retained nothing for sure, when keep is too short.
-func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, owner, ownerLen uintptr) int {
+func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, owner, ownerLen uintptr, roots []uint32) int {
 	if len(s.objs) > 64 {
-		return s.retainMany(bottom, keep, gp, owner, ownerLen)
+		return s.retainMany(bottom, keep, gp, owner, ownerLen, roots)
 	}
 	// Up to 64 stack objects (the common case, on every yield): the bit
 	// sets of objects found reachable (marked) and of those whose pointer
@@ -416,6 +496,11 @@ func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, o
 	lo, span, b, size := gp.StackLo, gp.StackHi-gp.StackLo, uintptr(bottom), s.size
 	k := 0
 	var marked, scanned uint64
+	for _, off := range roots {
+		if i := s.objectAt(off); i >= 0 {
+			marked |= 1 << i
+		}
+	}
 	for offs := s.live; ; {
 		for _, off := range offs {
 			v := *(*unsafe.Pointer)(unsafe.Add(bottom, off))
@@ -448,14 +533,29 @@ func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, o
 	}
 }
 
+// fillKeep is retain followed by extra heap pointers (the closures of
+// stack-allocated defer records); -1 when keep is too short.
+func (s *shape) fillKeep(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, owner, ownerLen uintptr, roots []uint32, extra []unsafe.Pointer) int {
+	k := s.retain(bottom, keep, gp, owner, ownerLen, roots)
+	if k < 0 || k+len(extra) > len(keep) {
+		return -1
+	}
+	return k + copy(keep[k:], extra)
+}
+
 // retainMany is retain for more than 64 stack objects, with bit sets of
 // any size.
-func (s *shape) retainMany(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, owner, ownerLen uintptr) int {
+func (s *shape) retainMany(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, owner, ownerLen uintptr, roots []uint32) int {
 	if len(keep) < s.maxKeep {
 		return -1
 	}
 	n := (len(s.objs) + 63) / 64
 	marked, scanned := make([]uint64, n), make([]uint64, n)
+	for _, off := range roots {
+		if i := s.objectAt(off); i >= 0 {
+			marked[i/64] |= 1 << (i % 64)
+		}
+	}
 	k := s.scan(bottom, s.live, keep, 0, gp, owner, ownerLen, marked)
 	for again := true; again; {
 		again = false
@@ -574,7 +674,7 @@ func anyOpenDefers(pcs []pcAt) bool {
 // to run when closed: no deferred call can be pending in its frames (no
 // function with open-coded defers, no detached defer records).
 func (n *native) closesWithoutUnwind() bool {
-	return n.shape != nil && !n.shape.defers && n.defers == nil
+	return n.shape != nil && !n.shape.defers && len(n.defers) == 0
 }
 
 // frameMeta is what the stack maps say about a function at one return PC.

@@ -109,8 +109,8 @@ func TestLoopDefersAcrossYieldsRunAtReturn(t *testing.T) {
 				n := &c.n
 				require.NotNil(t, n.defers)
 				for d := rt.GetG().Defer; d != nil; d = d.Link {
-					for e := n.defers; e != nil; e = e.Link {
-						require.NotSame(t, d, e)
+					for _, e := range n.defers {
+						require.NotSame(t, d, e.heap)
 					}
 				}
 			}
@@ -344,5 +344,97 @@ func TestLoopDefersManyGC(t *testing.T) {
 		}
 		assert.NotContains(t, l.String(), "corrupt")
 		return ""
+	})
+}
+
+// stackDefers has more than 8 defers (not open-coded: outside a loop the
+// records are stack-allocated, in this frame), some of closures that stay
+// on the stack and capture locals by reference, some of closures that
+// capture heap data only they keep alive, interleaved with loop defers
+// (heap records), and yields at depth d, k times.
+//
+//go:noinline
+func stackDefers(c *Coroutine, l *deferLog, tag string, d, k int) {
+	x := 0
+	data := &[4]int{7, 8, 9, 10}
+	defer func() { l.add("%s s0 x=%d", tag, x) }()
+	defer func() { l.add("%s s1 data=%d", tag, data[3]) }()
+	for i := 0; i < 2; i++ {
+		defer func() { l.add("%s loop%d", tag, i) }()
+	}
+	defer func() { x += 10 }()
+	defer func() { l.add("%s s3 x=%d", tag, x) }()
+	defer func() { x++ }()
+	defer func() { l.add("%s s5", tag) }()
+	defer func() { x++ }()
+	defer func() { l.add("%s s7", tag) }()
+	defer func() { x++ }()
+	for j := 0; j < k; j++ {
+		runtime.GC()
+		yieldAt(c, d+j)
+		x += 100
+	}
+	l.add("%s body done x=%d", tag, x)
+}
+
+func TestStackDefersAcrossYieldsRunAtReturn(t *testing.T) {
+	eachKind(t, func(t *testing.T, k Kind) string {
+		l := &deferLog{}
+		var c *Coroutine
+		stackRecs := 0
+		c, _ = NewOn(k, func() {
+			defer l.add("outer")
+			stackDefers(c, l, "a", 2, 3)
+			loopDefers(c, l, "b", 2, 1, 2)
+			stackDefers(c, l, "c", 0, 2)
+		})
+		for steps := 0; !c.Finished(); steps++ {
+			var p *Panic
+			switch steps % 3 {
+			case 0:
+				_, p = c.Resume()
+			case 1:
+				_, p = resumeAt(c, 7+steps)
+			case 2:
+				_, p = resumeOn(c, steps)
+			}
+			require.Nil(t, p)
+			if !c.Finished() && k == Native {
+				require.NotEmpty(t, c.n.defers, "no record detached")
+				for _, r := range c.n.defers {
+					if r.heap == nil {
+						stackRecs++
+					}
+				}
+			}
+			runtime.GC()
+		}
+		if k == Native {
+			assert.NotZero(t, stackRecs, "no stack-allocated record was detached")
+		}
+		got := l.String()
+		assert.Contains(t, got, "a body done x=300,a s7,a s5,a s3 x=303,a loop1,a loop0,a s1 data=10,a s0 x=313")
+		assert.NotContains(t, got, "corrupt")
+		return got
+	})
+}
+
+func TestStackDefersAcrossYieldsRunAtClose(t *testing.T) {
+	eachKind(t, func(t *testing.T, k Kind) string {
+		l := &deferLog{}
+		var c *Coroutine
+		c, _ = NewOn(k, func() {
+			defer l.add("outer")
+			stackDefers(c, l, "a", 3, 5)
+		})
+		for range 3 {
+			_, p := resumeOn(c, 4)
+			require.Nil(t, p)
+			runtime.GC()
+		}
+		require.Nil(t, c.Close())
+		got := l.String()
+		assert.Equal(t, "a s7,a s5,a s3 x=203,a loop1,a loop0,a s1 data=10,a s0 x=213,outer", got)
+		return got
 	})
 }

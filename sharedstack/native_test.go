@@ -73,21 +73,6 @@ func TestNativeRefusals(t *testing.T) {
 			}()
 			panic("first")
 		},
-		// More than 8 defers: not open-coded, and outside a loop the
-		// records are stack-allocated (they would move with the image).
-		"stack-allocated or range-over-func defer": func(c *Coroutine) {
-			x := 0
-			defer func() { x++ }()
-			defer func() { x++ }()
-			defer func() { x++ }()
-			defer func() { x++ }()
-			defer func() { x++ }()
-			defer func() { x++ }()
-			defer func() { x++ }()
-			defer func() { x++ }()
-			defer func() { x++ }()
-			c.Yield()
-		},
 		"range-over-func defer": func(c *Coroutine) {
 			for range 1 {
 				for range func(yield func(int) bool) { yield(0) } {
