@@ -240,14 +240,6 @@ func portableSuspend(n *native) {
 	yieldClosing(n)
 }
 
-// yieldWhileClosing is yieldSwitch's path for a coroutine that is closing
-// already when it yields (a body that recovered the unwind and yields
-// again; or a misuse, which CheckYield reports).
-func yieldWhileClosing(n *native) {
-	coroutineOf(n).body.CheckYield()
-	yieldClosing(n)
-}
-
 // yieldClosing is called by a yield that finds its coroutine being closed,
 // at the yield or when resumed: YieldOrUnwind unwinds the body here, Yield
 // returns closing to its caller.

@@ -74,6 +74,14 @@ var _, _, _, _, _, _, _, _, _, _, _, _ = switchIn, switchOut, yieldResumed, port
 	portableSuspend, growStack, badResume, yieldClosing, yieldWhileClosing, runFn, yieldPrepareFn,
 	stackMargin
 
+// yieldWhileClosing is yieldSwitch's path for a coroutine that is closing
+// already when it yields (a body that recovered the unwind and yields
+// again; or a misuse, which CheckYield reports).
+func yieldWhileClosing(n *native) {
+	coroutineOf(n).body.CheckYield()
+	yieldClosing(n)
+}
+
 // native is the engine state of one coroutine, the first field of its
 // Coroutine. The fields the assembly reads are named in native_GOARCH.s.
 // Offsets and sizes are 32 bits (an image and a goroutine stack are far

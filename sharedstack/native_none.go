@@ -3,12 +3,15 @@
 package sharedstack
 
 // Where there is no native engine, Coroutine still has its native field
-// (empty), and every coroutine is portable.
+// (with what Init records), and every coroutine is portable.
 
-type native struct{}
+type native struct {
+	ownerLen uint32 // recorded, unused
+}
 
-func (*native) release()       {}
-func (*native) footprint() int { return 0 }
+func (*native) release()                  {}
+func (*native) footprint() int            { return 0 }
+func (*native) closesWithoutUnwind() bool { return false }
 
 func enter(n *native) {
 	c := coroutineOf(n)
