@@ -129,9 +129,11 @@ type native struct {
 	// heap records (held here, GC-visible) and stack-allocated ones (in
 	// the image, by offset), each with its sp kept as an offset from the
 	// image bottom and its link cut (relinkDefers rebuilds the chain).
+	// It is the first element of an array whose last element is marked
+	// (detachedDefers returns the array): one word in every native.
 	// nil while running, or when nothing is pending; the assembly tests
-	// its data word.
-	defers []deferRef
+	// it.
+	defers *deferRef
 }
 
 func (n *native) footprint() int {
@@ -140,7 +142,7 @@ func (n *native) footprint() int {
 		f += int(unsafe.Sizeof(*n.held))
 	}
 	f += int(n.blk.size)
-	for _, r := range n.defers {
+	for _, r := range n.detachedDefers() {
 		if r.heap != nil {
 			f += int(unsafe.Sizeof(*r.heap))
 		}
@@ -300,7 +302,8 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 	// panic past this point would lose the detached records.
 	if refs != nil {
 		detachDefers(gp, bottom, refs)
-		n.defers = refs
+		refs[len(refs)-1].last = true
+		n.defers = &refs[0]
 	}
 }
 
@@ -354,10 +357,24 @@ func checkDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr, stackRecs []uint
 }
 
 // deferRef is one detached defer record: a heap record, or (heap nil) a
-// stack-allocated one at off from the image bottom.
+// stack-allocated one at off from the image bottom; last marks the end of
+// the array native.defers points into.
 type deferRef struct {
 	heap *rt.Defer
 	off  uint32
+	last bool
+}
+
+// detachedDefers returns the detached records, nil if there are none.
+func (n *native) detachedDefers() []deferRef {
+	if n.defers == nil {
+		return nil
+	}
+	k := 1
+	for p := n.defers; !p.last; k++ {
+		p = (*deferRef)(unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof(*p)))
+	}
+	return unsafe.Slice(n.defers, k)
 }
 
 // detachDefers unlinks the prefix of g._defer that checkDefers proved to
@@ -399,7 +416,7 @@ func detachDefers(gp *rt.G, bottom unsafe.Pointer, refs []deferRef) {
 // runtime's copier adjusts them. Nothing here calls a function that could
 // move the stack (GetG is a leaf) between reading bottom and linking.
 func yieldResumed(n *native, bottom unsafe.Pointer) {
-	refs := n.defers
+	refs := n.detachedDefers()
 	if refs == nil {
 		return
 	}
@@ -682,7 +699,7 @@ func anyOpenDefers(pcs []pcAt) bool {
 // to run when closed: no deferred call can be pending in its frames (no
 // function with open-coded defers, no detached defer records).
 func (n *native) closesWithoutUnwind() bool {
-	return n.shape != nil && !n.shape.defers && len(n.defers) == 0
+	return n.shape != nil && !n.shape.defers && n.defers == nil
 }
 
 // frameMeta is what the stack maps say about a function at one return PC.

@@ -109,7 +109,7 @@ func TestLoopDefersAcrossYieldsRunAtReturn(t *testing.T) {
 				n := &c.n
 				require.NotNil(t, n.defers)
 				for d := rt.GetG().Defer; d != nil; d = d.Link {
-					for _, e := range n.defers {
+					for _, e := range n.detachedDefers() {
 						require.NotSame(t, d, e.heap)
 					}
 				}
@@ -400,8 +400,8 @@ func TestStackDefersAcrossYieldsRunAtReturn(t *testing.T) {
 			}
 			require.Nil(t, p)
 			if !c.Finished() && k == Native {
-				require.NotEmpty(t, c.n.defers, "no record detached")
-				for _, r := range c.n.defers {
+				require.NotEmpty(t, c.n.detachedDefers(), "no record detached")
+				for _, r := range c.n.detachedDefers() {
 					if r.heap == nil {
 						stackRecs++
 					}
