@@ -214,10 +214,9 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 	// is how many there are, stackRecs the offsets of the stack-allocated
 	// ones (roots for retain: the GC reaches them through g._defer, not
 	// through the frames).
-	var recBuf [4]uint32
-	records, stackRecs := 0, recBuf[:0]
+	records, stackRecs := 0, []uint32(nil)
 	if gp.Defer != nil {
-		records, stackRecs = checkDefers(gp, bottom, size, stackRecs)
+		records, stackRecs = checkDefers(gp, bottom, size)
 	}
 	var refs []deferRef
 	if records > 0 {
@@ -238,18 +237,22 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 	// in the region (a stack object: a root for retain; relocated by
 	// yieldResumed); its link and sp are rebuilt on resume. A record
 	// overlapping a stack object would be relocated twice: refused.
-	var rootBuf [4]uint32
-	var heapBuf [4]unsafe.Pointer
-	roots, heapFns := rootBuf[:0], heapBuf[:0]
-	for _, off := range stackRecs {
-		if i := s.objectAt(off); i >= 0 || s.objectAt(off+uint32(unsafe.Sizeof(rt.Defer{}))-1) >= 0 {
-			panic("costack: Yield with a pending stack-allocated defer record inside a stack object is not supported on the native engine (please report)")
-		}
-		fn := (*rt.Defer)(unsafe.Add(bottom, off)).Fn
-		if rel := uintptr(fn) - uintptr(bottom); rel < size {
-			roots = append(roots, uint32(rel))
-		} else if fn != nil {
-			heapFns = append(heapFns, fn)
+	// (This is the rare path: the slices are allocated only for it, and
+	// each value is classified in the expression that reads it.)
+	var roots []uint32
+	var heapFns []unsafe.Pointer
+	if len(stackRecs) > 0 {
+		roots, heapFns = make([]uint32, 0, len(stackRecs)), make([]unsafe.Pointer, 0, len(stackRecs))
+		for _, off := range stackRecs {
+			if i := s.objectAt(off); i >= 0 || s.objectAt(off+uint32(unsafe.Sizeof(rt.Defer{}))-1) >= 0 {
+				panic("costack: Yield with a pending stack-allocated defer record inside a stack object is not supported on the native engine (please report)")
+			}
+			fn := (*rt.Defer)(unsafe.Add(bottom, off)).Fn
+			if rel := uintptr(fn) - uintptr(bottom); rel < size {
+				roots = append(roots, uint32(rel))
+			} else if fn != nil {
+				heapFns = append(heapFns, fn)
+			}
 		}
 	}
 
@@ -276,7 +279,11 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 	// bound's size filled and an exact copy kept.
 	owner, ownerLen := uintptr(unsafe.Pointer(n)), uintptr(n.ownerLen)
 	keep := n.keepSlice()
-	k := s.fillKeep(bottom, keep, gp, owner, ownerLen, roots, heapFns)
+	ctx := &retention{gp, owner, ownerLen, roots}
+	k := s.retain(bottom, keep, ctx)
+	if heapFns != nil {
+		k = appendKeep(keep, k, heapFns)
+	}
 	if k < 0 || n.keepCap > 2*uint32(k)+16 {
 		// The full-size list is on this stack when it is small (scanned
 		// with this frame; no garbage left per coroutine), on the heap
@@ -286,7 +293,10 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 		if need := s.maxKeep + len(heapFns); need > len(buf) {
 			full = make([]unsafe.Pointer, need)
 		}
-		k = s.fillKeep(bottom, full, gp, owner, ownerLen, roots, heapFns)
+		k = s.retain(bottom, full, ctx)
+		if heapFns != nil {
+			k = appendKeep(full, k, heapFns)
+		}
 		clear(keep[:n.nkeep])
 		keep = slices.Clone(full[:k:k])
 		n.keep, n.keepCap, n.nkeep = nil, 0, 0
@@ -320,11 +330,11 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 // part of its frame and moves with the image; its fn may point at a
 // closure in the region or on the heap, not elsewhere on the stack). A
 // range-over-func head record is refused (its head list is runtime state
-// we do not relocate). It returns the prefix's length and appends the
-// stack-allocated records' offsets from bottom to stackRecs. Nothing here
-// calls a function until the append, after the walk, so bottom and the
+// we do not relocate). It returns the prefix's length and the
+// stack-allocated records' offsets from bottom (nil if none). Nothing here
+// calls a function until the copy, after the walk, so bottom and the
 // records' addresses stay in one coordinate system.
-func checkDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr, stackRecs []uint32) (int, []uint32) {
+func checkDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr) (int, []uint32) {
 	var recBuf [16]uint32
 	recs := recBuf[:0]
 	n := 0
@@ -353,7 +363,10 @@ func checkDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr, stackRecs []uint
 			panic("costack: Yield with the coroutine's defer records interleaved with others on the goroutine is not supported on the native engine (please report)")
 		}
 	}
-	return n, append(stackRecs, recs...)
+	if len(recs) == 0 {
+		return n, nil
+	}
+	return n, slices.Clone(recs)
 }
 
 // deferRef is one detached defer record: a heap record, or (heap nil) a
@@ -503,13 +516,13 @@ func (s *shape) matches(bottom unsafe.Pointer) bool {
 // Pointers into [owner, owner+ownerLen) are not retained: that object is
 // kept reachable by its owner (InitOwned).
 //
-// roots are offsets of stack objects reachable from outside the frames
-// (stack-allocated defer records, which the GC reaches through g._defer).
+// ctx.roots are stack objects reachable from outside the frames (see
+// retention).
 //
 // It returns -1, having retained nothing for sure, when keep is too short.
-func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, owner, ownerLen uintptr, roots []uint32) int {
+func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, ctx *retention) int {
 	if len(s.objs) > 64 {
-		return s.retainMany(bottom, keep, gp, owner, ownerLen, roots)
+		return s.retainMany(bottom, keep, ctx)
 	}
 	// Up to 64 stack objects (the common case, on every yield): the bit
 	// sets of objects found reachable (marked) and of those whose pointer
@@ -518,10 +531,13 @@ func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, o
 	// Each value is compared with bottom in the expression that loads it,
 	// with no call in between, so a stack move (possible only at a call)
 	// cannot mix coordinates.
-	lo, span, b, size := gp.StackLo, gp.StackHi-gp.StackLo, uintptr(bottom), s.size
+	// The stack bounds are read here, not kept by the caller: the stack
+	// moves only at a call, and the caller makes some.
+	gp := ctx.gp
+	lo, span, owner, ownerLen, b, size := gp.StackLo, gp.StackHi-gp.StackLo, ctx.owner, ctx.ownerLen, uintptr(bottom), s.size
 	k := 0
 	var marked, scanned uint64
-	for _, off := range roots {
+	for _, off := range ctx.roots {
 		if i := s.objectAt(off); i >= 0 {
 			marked |= 1 << i
 		}
@@ -558,10 +574,21 @@ func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, o
 	}
 }
 
-// fillKeep is retain followed by extra heap pointers (the closures of
-// stack-allocated defer records); -1 when keep is too short.
-func (s *shape) fillKeep(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, owner, ownerLen uintptr, roots []uint32, extra []unsafe.Pointer) int {
-	k := s.retain(bottom, keep, gp, owner, ownerLen, roots)
+// retention is what retain needs besides the shape and the frames: the
+// goroutine (its stack bounds, read when used: the stack may move at any
+// call), the owner object not to retain (InitOwned), and extra roots:
+// offsets of stack objects reachable from outside the frames (the
+// closures of stack-allocated defer records).
+type retention struct {
+	gp              *rt.G
+	owner, ownerLen uintptr
+	roots           []uint32
+}
+
+// appendKeep appends extra heap pointers (the closures of stack-allocated
+// defer records) to a retention list keep[:k] that retain filled; -1 when
+// it failed or keep is too short.
+func appendKeep(keep []unsafe.Pointer, k int, extra []unsafe.Pointer) int {
 	if k < 0 || k+len(extra) > len(keep) {
 		return -1
 	}
@@ -570,18 +597,18 @@ func (s *shape) fillKeep(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G,
 
 // retainMany is retain for more than 64 stack objects, with bit sets of
 // any size.
-func (s *shape) retainMany(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.G, owner, ownerLen uintptr, roots []uint32) int {
+func (s *shape) retainMany(bottom unsafe.Pointer, keep []unsafe.Pointer, ctx *retention) int {
 	if len(keep) < s.maxKeep {
 		return -1
 	}
 	n := (len(s.objs) + 63) / 64
 	marked, scanned := make([]uint64, n), make([]uint64, n)
-	for _, off := range roots {
+	for _, off := range ctx.roots {
 		if i := s.objectAt(off); i >= 0 {
 			marked[i/64] |= 1 << (i % 64)
 		}
 	}
-	k := s.scan(bottom, s.live, keep, 0, gp, owner, ownerLen, marked)
+	k := s.scan(bottom, s.live, keep, 0, ctx, marked)
 	for again := true; again; {
 		again = false
 		for w := range marked {
@@ -590,7 +617,7 @@ func (s *shape) retainMany(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.
 				scanned[w] |= 1 << b
 				again = true
 				if !disableObjectScan {
-					k = s.scan(bottom, s.objs[w*64+b].ptrs, keep, k, gp, owner, ownerLen, marked)
+					k = s.scan(bottom, s.objs[w*64+b].ptrs, keep, k, ctx, marked)
 				}
 			}
 		}
@@ -602,7 +629,7 @@ func (s *shape) retainMany(bottom unsafe.Pointer, keep []unsafe.Pointer, gp *rt.
 // retain does: heap pointers outside the owner are appended to keep[k:]
 // (long enough: retainMany checked), pointers into the region mark the
 // stack object they point into.
-func (s *shape) scan(bottom unsafe.Pointer, offs []uint32, keep []unsafe.Pointer, k int, gp *rt.G, owner, ownerLen uintptr, marked []uint64) int {
+func (s *shape) scan(bottom unsafe.Pointer, offs []uint32, keep []unsafe.Pointer, k int, ctx *retention, marked []uint64) int {
 	for _, off := range offs {
 		v := *(*unsafe.Pointer)(unsafe.Add(bottom, off))
 		switch rel := uintptr(v) - uintptr(bottom); {
@@ -611,8 +638,8 @@ func (s *shape) scan(bottom unsafe.Pointer, offs []uint32, keep []unsafe.Pointer
 			if i := s.objectAt(uint32(rel)); i >= 0 {
 				marked[i/64] |= 1 << (i % 64)
 			}
-		case uintptr(v)-gp.StackLo < gp.StackHi-gp.StackLo:
-		case uintptr(v)-owner >= ownerLen && !disableRetention:
+		case uintptr(v)-ctx.gp.StackLo < ctx.gp.StackHi-ctx.gp.StackLo:
+		case uintptr(v)-ctx.owner >= ctx.ownerLen && !disableRetention:
 			keep[k] = v
 			k++
 		}
