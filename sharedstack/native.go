@@ -60,6 +60,16 @@ func init() {
 	}
 }
 
+// The switch, implemented in native_GOARCH.s (see its header comment).
+func enter(n *native)
+func yieldSwitch(n *native)
+func yieldSwitchUnwind(n *native)
+func switchIn()
+func switchOut()
+func enterPC() uintptr
+func yieldSwitchPC() uintptr
+func callerFP() uintptr
+
 // Go functions the assembly calls at their register-ABI entries: a func
 // value holds that entry (calling by symbol from assembly goes through an
 // ABI0 wrapper, which would be one more frame).

@@ -37,13 +37,3 @@ func nextFrame(sp, spd uintptr) (pcOff, callerSP uintptr) { return sp + spd, sp 
 
 // savedFPSlot is where the frame at sp (spd > 0) keeps its caller's BP.
 func savedFPSlot(sp, spd uintptr) uintptr { return sp + spd - 8 }
-
-// Implemented in native_amd64.s.
-func enter(n *native)
-func yieldSwitch(n *native)
-func yieldSwitchUnwind(n *native)
-func switchIn()
-func switchOut()
-func enterPC() uintptr
-func yieldSwitchPC() uintptr
-func callerFP() uintptr

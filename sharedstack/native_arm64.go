@@ -54,14 +54,6 @@ func nextFrame(sp, spd uintptr) (pcOff, callerSP uintptr) { return sp, sp + spd 
 // pointer.
 func savedFPSlot(sp, _ uintptr) uintptr { return sp - 8 }
 
-// Implemented in native_arm64.s.
-func enter(n *native)
-func yieldSwitch(n *native)
-func yieldSwitchUnwind(n *native)
-func switchIn()
-func switchOut()
-func enterPC() uintptr
-func yieldSwitchPC() uintptr
+// Implemented in native_arm64.s, besides those declared in native.go.
 func switchInPC() uintptr
 func switchOutPC() uintptr
-func callerFP() uintptr

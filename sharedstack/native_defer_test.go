@@ -69,6 +69,18 @@ func resumeOn(c *Coroutine, depth int) (o Outcome, p *Panic) {
 	return
 }
 
+// resumeVaried resumes c in turn here, at depth+step, and on another
+// goroutine, by step.
+func resumeVaried(c *Coroutine, step, depth int) (Outcome, *Panic) {
+	switch step % 3 {
+	case 0:
+		return c.Resume()
+	case 1:
+		return resumeAt(c, depth+step)
+	}
+	return resumeOn(c, step)
+}
+
 func eachKind(t *testing.T, f func(t *testing.T, k Kind) string) {
 	t.Helper()
 	results := map[Kind]string{}
@@ -92,16 +104,7 @@ func TestLoopDefersAcrossYieldsRunAtReturn(t *testing.T) {
 		})
 		steps := 0
 		for !c.Finished() {
-			var o Outcome
-			var p *Panic
-			switch steps % 3 {
-			case 0:
-				o, p = c.Resume()
-			case 1:
-				o, p = resumeAt(c, 5+steps)
-			case 2:
-				o, p = resumeOn(c, steps)
-			}
+			o, p := resumeVaried(c, steps, 5)
 			require.Nil(t, p)
 			if o == Yielded && k == Native {
 				// Detached while suspended: held by the engine, and
@@ -389,15 +392,7 @@ func TestStackDefersAcrossYieldsRunAtReturn(t *testing.T) {
 			stackDefers(c, l, "c", 0, 2)
 		})
 		for steps := 0; !c.Finished(); steps++ {
-			var p *Panic
-			switch steps % 3 {
-			case 0:
-				_, p = c.Resume()
-			case 1:
-				_, p = resumeAt(c, 7+steps)
-			case 2:
-				_, p = resumeOn(c, steps)
-			}
+			_, p := resumeVaried(c, steps, 7)
 			require.Nil(t, p)
 			if !c.Finished() && k == Native {
 				require.NotEmpty(t, c.n.detachedDefers(), "no record detached")
