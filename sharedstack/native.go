@@ -111,6 +111,11 @@ type native struct {
 	// Coroutine (InitOwned), 0 if none: the owner keeps it reachable, so
 	// pointers into it are not retained.
 	ownerLen uint32
+	// blkSize is the size of the image block at blkPtr.
+	blkSize uint32
+	// life is the Coroutine's (phase, flags, outcome), kept in this
+	// struct's padding: it fills the word after the 32-bit fields.
+	life
 	// oldBottom is where the image's bottom was when it was taken. It is
 	// the coordinate system of the image's own pointers and is used only
 	// to relocate the image, never to reach the live stack (I4).
@@ -121,13 +126,16 @@ type native struct {
 	// shape describes the frames in the image; shared by every coroutine
 	// suspended at the same site.
 	shape *shape
-	// blk is the image block, outside the Go heap: an image is never
-	// scanned (I2); its pointers are kept alive by keep. For a coroutine
-	// of New, whose engine frees the block when the coroutine is dropped,
-	// the block is held by a separate object (held) that the cleanup can
-	// reach without keeping the coroutine reachable; blk is then a copy.
-	blk  imageBlock
-	held *imageBlock
+	// blkPtr is the image block, outside the Go heap: an image is never
+	// scanned (I2); its pointers are kept alive by keep.
+	blkPtr uintptr
+	// aux is, until the body ends, for a coroutine of New (whose engine
+	// frees the image block if it is dropped) the *imageBlock that the
+	// cleanup frees (a separate object, so that the cleanup does not keep
+	// the coroutine reachable; blkPtr and blkSize are a copy of it); once
+	// the body has ended, the *Panic it ended with, if any. One word
+	// for two things never needed at the same time.
+	aux unsafe.Pointer
 	// keep is the retention list: the first element of an array of
 	// keepCap pointers, nkeep of them set, holding every heap pointer the
 	// GC would find in the image, written while the frames were still on
@@ -146,12 +154,20 @@ type native struct {
 	defers *deferRef
 }
 
+// held returns the cleanup's copy of the image block (see aux), or nil.
+func (n *native) held() *imageBlock {
+	if n.phase == finished {
+		return nil
+	}
+	return (*imageBlock)(n.aux)
+}
+
 func (n *native) footprint() int {
 	f := int(n.keepCap) * 8
-	if n.held != nil {
-		f += int(unsafe.Sizeof(*n.held))
+	if n.held() != nil {
+		f += int(unsafe.Sizeof(imageBlock{}))
 	}
-	f += int(n.blk.size)
+	f += int(n.blkSize)
 	for _, r := range n.detachedDefers() {
 		if r.heap != nil {
 			f += int(unsafe.Sizeof(*r.heap))
@@ -160,13 +176,15 @@ func (n *native) footprint() int {
 	return f
 }
 
+// release frees the image block and forgets the engine's state, keeping
+// the coroutine's life and owner; aux is the caller's (finish).
 func (n *native) release() {
-	if n.held != nil {
-		freeImage(n.held)
-	} else {
-		freeImage(&n.blk)
+	if h := n.held(); h != nil {
+		freeImage(h)
+	} else if n.blkPtr != 0 {
+		arenaFree(imageBlock{n.blkPtr, n.blkSize})
 	}
-	*n = native{}
+	*n = native{ownerLen: n.ownerLen, life: n.life, aux: n.aux}
 }
 
 // keepSlice returns the retention list's array.
@@ -203,7 +221,7 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 	if uintptr(unsafe.Pointer(gp)) != n.resumer {
 		panic("costack: Yield called from a goroutine other than the one running the coroutine")
 	}
-	if c.phase != active {
+	if n.phase != active {
 		panic("costack: Yield of a coroutine that is not running")
 	}
 	size := gp.StackHi - uintptr(n.baseOff) - uintptr(bottom) // no call in between: consistent
@@ -268,20 +286,20 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 
 	// The image block: the smallest class that holds the image; a smaller
 	// one after a deep excursion.
-	b := &n.blk
-	if n.held == nil && !c.closedWhenDropped && b.ptr == 0 {
-		n.held = new(imageBlock)
-		runtime.AddCleanup(c, freeImage, n.held)
+	if n.aux == nil && n.ownerLen == 0 && n.blkPtr == 0 {
+		h := new(imageBlock)
+		n.aux = unsafe.Pointer(h)
+		runtime.AddCleanup(c, freeImage, h)
 	}
-	if n.held != nil {
-		b = n.held
-	}
-	if b.size < uint32(size) || b.size >= 4*uint32(size) && b.size > arenaSmallMax {
-		if b.ptr != 0 {
-			arenaFree(*b)
+	if n.blkSize < uint32(size) || n.blkSize >= 4*uint32(size) && n.blkSize > arenaSmallMax {
+		if n.blkPtr != 0 {
+			arenaFree(imageBlock{n.blkPtr, n.blkSize})
 		}
-		*b = arenaAlloc(size)
-		n.blk = *b
+		b := arenaAlloc(size)
+		n.blkPtr, n.blkSize = b.ptr, b.size
+		if h := n.held(); h != nil {
+			*h = b
+		}
 	}
 	// The retention list is sized to what it holds, not to the shape's
 	// bound (most slots hold nil, stack addresses or pointers into the

@@ -42,9 +42,9 @@ TEXT ·enter(SB), NOSPLIT, $16-8
 	MOVQ n+0(FP), AX
 	// Only a fresh or suspended coroutine may be resumed (phase order in
 	// coroutine.go); badResume panics.
-	CMPB Coroutine_phase(AX), $const_active
+	CMPB native_life+life_phase(AX), $const_active
 	JAE bad
-	MOVB $const_active, Coroutine_phase(AX)
+	MOVB $const_active, native_life+life_phase(AX)
 again:
 	MOVQ n+0(FP), AX
 	// The outermost coroutine frame's argument lives here, in our frame:
@@ -120,7 +120,7 @@ TEXT ·switchIn(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ R8, DI
 	SUBQ CX, DI                  // DI = new bottom
 	MOVQ DI, R9
-	MOVQ native_blk+imageBlock_ptr(AX), SI
+	MOVQ native_blkPtr(AX), SI
 	// [R9, base) = image (this overwrites our own return PC: we never
 	// return through it). Source and destination never overlap.
 	CMPQ CX, $1024
@@ -191,7 +191,7 @@ run:
 	LEAQ (R9)(BX*1), BP          // yieldSwitch's frame pointer
 	CMPQ native_defers(AX), $0
 	JNE  intoYieldSwitch
-	CMPB Coroutine_closing(AX), $0
+	CMPB native_life+life_closing(AX), $0
 	JNE  intoYieldSwitch
 	// Nothing for yieldSwitch to do after switchOut returns (no defer
 	// records to relink, not closing): finish its return here. Its frame pointer
@@ -213,7 +213,7 @@ intoYieldSwitch:
 // has none), so that YieldOrUnwind stays small enough to be inlined.
 TEXT ·yieldSwitchUnwind(SB), NOSPLIT|NOFRAME, $0-8
 	MOVQ n+0(FP), AX
-	MOVB $1, Coroutine_unwinds(AX)
+	MOVB $1, native_life+life_unwinds(AX)
 	JMP  ·yieldSwitch(SB)
 
 // func yieldSwitch(n *native)
@@ -224,7 +224,7 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
 	JNE portable
 	// Closing already (yielding again after recovering the unwind): do
 	// not suspend.
-	CMPB Coroutine_closing(AX), $0
+	CMPB native_life+life_closing(AX), $0
 	JNE alreadyClosing
 	// yieldPrepare(n, bottom) walks the frames [bottom, base) with the
 	// stack maps and fills the retention list while they are still on the
@@ -254,7 +254,7 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
 	CALL ·yieldResumed(SB)
 	MOVQ n+0(FP), AX
 resumed:
-	CMPB Coroutine_closing(AX), $0
+	CMPB native_life+life_closing(AX), $0
 	JNE closing
 	RET
 
@@ -292,7 +292,7 @@ TEXT ·switchOut(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ BP, BX
 	SUBQ SI, BX
 	MOVL BX, native_bpOff(AX)
-	MOVQ native_blk+imageBlock_ptr(AX), DI // off-heap block: no write barriers, never scanned
+	MOVQ native_blkPtr(AX), DI // off-heap block: no write barriers, never scanned
 	CMPQ CX, $1024
 	JAE  outRep
 outLoop32:

@@ -52,11 +52,11 @@ TEXT ·enter(SB), NOSPLIT, $16-8
 	MOVD	n+0(FP), R0
 	// Only a fresh or suspended coroutine may be resumed (phase order in
 	// coroutine.go); badResume panics.
-	MOVBU	Coroutine_phase(R0), R1
+	MOVBU	native_life+life_phase(R0), R1
 	CMP	$const_active, R1
 	BHS	bad
 	MOVD	$const_active, R1
-	MOVB	R1, Coroutine_phase(R0)
+	MOVB	R1, native_life+life_phase(R0)
 again:
 	MOVD	n+0(FP), R0
 	// The outermost coroutine frame's argument (the spill slot of run's
@@ -134,7 +134,7 @@ TEXT ·switchIn(SB), NOSPLIT|NOFRAME, $0-0
 	SUB	$8, RSP, R8                  // R8 = base
 	MOVWU	native_size(R0), R2
 	SUB	R2, R8, R9                   // R9 = new bottom
-	MOVD	native_blk+imageBlock_ptr(R0), R3
+	MOVD	native_blkPtr(R0), R3
 	MOVD	R9, R4
 	// [R9, base) = image. Source and destination never overlap. Nothing
 	// below RSP is live here (no signal handler runs on this stack).
@@ -209,7 +209,7 @@ run:
 TEXT ·yieldSwitchUnwind(SB), NOSPLIT|NOFRAME, $0-8
 	MOVD	n+0(FP), R0
 	MOVD	$1, R1
-	MOVB	R1, Coroutine_unwinds(R0)
+	MOVB	R1, native_life+life_unwinds(R0)
 	B	·yieldSwitch(SB)
 
 // func yieldSwitch(n *native)
@@ -224,7 +224,7 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $32-8
 	CBNZ	R1, portable
 	// Closing already (yielding again after recovering the unwind): do
 	// not suspend.
-	MOVBU	Coroutine_closing(R0), R1
+	MOVBU	native_life+life_closing(R0), R1
 	CBNZ	R1, alreadyClosing
 	// yieldPrepare(n, bottom) walks the frames [bottom, base) with the
 	// stack maps and fills the retention list while they are still on the
@@ -254,7 +254,7 @@ resumed:
 	BL	·yieldResumed(SB)
 	MOVD	n+0(FP), R0
 nodefers:
-	MOVBU	Coroutine_closing(R0), R1
+	MOVBU	native_life+life_closing(R0), R1
 	CBNZ	R1, closing
 	RET
 
@@ -289,7 +289,7 @@ TEXT ·switchOut(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	R3, native_oldBottom(R0)
 	SUB	R3, R29, R5
 	MOVW	R5, native_bpOff(R0)
-	MOVD	native_blk+imageBlock_ptr(R0), R6 // off-heap block: no write barriers, never scanned
+	MOVD	native_blkPtr(R0), R6 // off-heap block: no write barriers, never scanned
 outLoop32:
 	CMP	$32, R4
 	BLO	outLoop16

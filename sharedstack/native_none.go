@@ -2,11 +2,15 @@
 
 package sharedstack
 
+import "unsafe"
+
 // Where there is no native engine, Coroutine still has its native field
 // (with what Init records), and every coroutine is portable.
 
 type native struct {
 	ownerLen uint32 // recorded, unused
+	life
+	aux unsafe.Pointer // the *Panic the body ended with
 }
 
 func (*native) release()                  {}
@@ -14,16 +18,15 @@ func (*native) footprint() int            { return 0 }
 func (*native) closesWithoutUnwind() bool { return false }
 
 func enter(n *native) {
-	c := coroutineOf(n)
-	if c.phase >= active {
+	if n.phase >= active {
 		badResume(n)
 	}
-	c.phase = active
+	n.phase = active
 	portableResume(n)
 }
 func yieldSwitch(n *native) { portableSuspend(n) }
 
 func yieldSwitchUnwind(n *native) {
-	coroutineOf(n).unwinds = true
+	n.unwinds = true
 	portableSuspend(n)
 }

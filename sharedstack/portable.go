@@ -30,7 +30,7 @@ func (p *portable) resume(c *Coroutine) {
 }
 
 func (p *portable) suspend(c *Coroutine) {
-	if c.phase != active {
+	if c.n.phase != active {
 		panic("costack: Yield of a coroutine that is not running")
 	}
 	// yield returns false only after stop, which this engine never calls.
