@@ -147,8 +147,8 @@ func (c *Coroutine) Init(body Body) {
 // things:
 //
 //   - It closes the coroutine if it drops it while suspended (costack
-//     does, through a cleanup of its own, so that the body's deferred calls
-//     run). The engine then registers no cleanup of its own: a coroutine of
+//     does, through a finalizer on its handle, so that the body's deferred
+//     calls run). The engine then registers no cleanup of its own: a coroutine of
 //     InitOwned dropped while suspended and never closed keeps its saved
 //     state until the process exits.
 //   - The owner object stays reachable, by other means than the suspended
@@ -264,8 +264,8 @@ func (c *Coroutine) release() {
 
 // Yield suspends the running coroutine c and returns when it is resumed. It
 // must be called from c's body while c is the innermost running coroutine on
-// this goroutine; package costack checks that before calling (the engines
-// check again that c is running).
+// this goroutine: before suspending, the engine calls Body.CheckYield, and
+// checks again itself that c is running.
 //
 // closing reports that c is being closed (it may have been closed while
 // suspended, or be yielding again after a recovered unwind): the caller must
@@ -283,18 +283,14 @@ func (c *Coroutine) Yield() (closing bool) {
 
 // YieldOrUnwind is Yield for callers that need nothing done between being
 // closed and unwinding: if c is being closed, or is closed while
-// suspended, the engine unwinds the body from here (as Unwind). Before
-// suspending it calls Body.CheckYield. It is small enough to be inlined
+// suspended, the engine unwinds the body from here (as Unwind). It is
+// small enough to be inlined
 // into a caller that is itself small enough to be inlined into the body
 // (costack's Yielder.Yield): then no frame of the library but the switch
 // sits between the body and its image bottom.
 func (c *Coroutine) YieldOrUnwind() {
 	yieldSwitchUnwind(&c.n) // sets c.n.unwinds, then is yieldSwitch
 }
-
-// Closing reports whether c is being closed: a Yield that returns while it
-// is must be followed by Unwind.
-func (c *Coroutine) Closing() bool { return c.n.closing }
 
 // Unwind panics with the value that only the coroutine's bottom frame
 // recovers, so that the body unwinds running its deferred calls. A body that
