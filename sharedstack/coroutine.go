@@ -54,18 +54,10 @@ type Coroutine struct {
 	body Body
 }
 
-// life is where a coroutine is in its life, and how its body ended. It is
-// part of the native state (native.life), in padding there: with millions
-// of coroutines, a Coroutine of 112 bytes keeps costack's coroutine state
-// in the 176-byte size class.
-type life struct {
-	phase   phase
-	closing bool
-	// unwinds: the pending yield was made by YieldOrUnwind, so the engine
-	// itself unwinds the body when it is resumed to be closed.
-	unwinds bool
-	outcome Outcome
-}
+// Where a coroutine is in its life (phase, closing, unwinds) and how its
+// body ended (outcome, and the panic in aux) are fields of the native state
+// (native.go; native_none.go where there is no native engine), in padding
+// there.
 
 // coroutineOf returns the Coroutine whose native state is n.
 func coroutineOf(n *native) *Coroutine { return (*Coroutine)(unsafe.Pointer(n)) }
@@ -209,11 +201,10 @@ func IsUnwind(v any) bool { return v == errUnwind }
 // directly: on the native engine a round trip returns through one frame
 // less, and every return after a switch is a mispredicted one.
 func (c *Coroutine) Resume() (Outcome, *Panic) {
-	enter(&c.n) // checks and sets the phase (badResume, active)
+	enter(&c.n) // checks and sets the phase: active, then suspended or finished
 	if c.n.phase == finished {
 		return c.n.outcome, (*Panic)(c.n.aux)
 	}
-	c.n.phase = suspended
 	return Yielded, nil
 }
 
@@ -231,6 +222,9 @@ func badResume(n *native) {
 func portableResume(n *native) {
 	c := coroutineOf(n)
 	c.port.resume(c)
+	if n.phase != finished {
+		n.phase = suspended
+	}
 }
 
 func portableSuspend(n *native) {

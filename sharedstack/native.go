@@ -113,9 +113,17 @@ type native struct {
 	ownerLen uint32
 	// blkSize is the size of the image block at blkPtr.
 	blkSize uint32
-	// life is the Coroutine's (phase, flags, outcome), kept in this
-	// struct's padding: it fills the word after the 32-bit fields.
-	life
+	// The Coroutine's life (see coroutine.go), kept here to fill the word
+	// after the 32-bit fields: with millions of coroutines, a Coroutine of
+	// 112 bytes keeps costack's coroutine state in the 176-byte size
+	// class. Plain fields, not an embedded struct: each level of field
+	// access counts against inlining Resume, which must stay inlined.
+	phase   phase
+	closing bool
+	// unwinds: the pending yield was made by YieldOrUnwind, so the engine
+	// itself unwinds the body when it is resumed to be closed.
+	unwinds bool
+	outcome Outcome
 	// oldBottom is where the image's bottom was when it was taken. It is
 	// the coordinate system of the image's own pointers and is used only
 	// to relocate the image, never to reach the live stack (I4).
@@ -184,7 +192,7 @@ func (n *native) release() {
 	} else if n.blkPtr != 0 {
 		arenaFree(imageBlock{n.blkPtr, n.blkSize})
 	}
-	*n = native{ownerLen: n.ownerLen, life: n.life, aux: n.aux}
+	*n = native{ownerLen: n.ownerLen, phase: n.phase, closing: n.closing, unwinds: n.unwinds, outcome: n.outcome, aux: n.aux}
 }
 
 // keepSlice returns the retention list's array.

@@ -42,9 +42,9 @@ TEXT ·enter(SB), NOSPLIT, $16-8
 	MOVQ n+0(FP), AX
 	// Only a fresh or suspended coroutine may be resumed (phase order in
 	// coroutine.go); badResume panics.
-	CMPB native_life+life_phase(AX), $const_active
+	CMPB native_phase(AX), $const_active
 	JAE bad
-	MOVB $const_active, native_life+life_phase(AX)
+	MOVB $const_active, native_phase(AX)
 again:
 	MOVQ n+0(FP), AX
 	// The outermost coroutine frame's argument lives here, in our frame:
@@ -191,7 +191,7 @@ run:
 	LEAQ (R9)(BX*1), BP          // yieldSwitch's frame pointer
 	CMPQ native_defers(AX), $0
 	JNE  intoYieldSwitch
-	CMPB native_life+life_closing(AX), $0
+	CMPB native_closing(AX), $0
 	JNE  intoYieldSwitch
 	// Nothing for yieldSwitch to do after switchOut returns (no defer
 	// records to relink, not closing): finish its return here. Its frame pointer
@@ -213,7 +213,7 @@ intoYieldSwitch:
 // has none), so that YieldOrUnwind stays small enough to be inlined.
 TEXT ·yieldSwitchUnwind(SB), NOSPLIT|NOFRAME, $0-8
 	MOVQ n+0(FP), AX
-	MOVB $1, native_life+life_unwinds(AX)
+	MOVB $1, native_unwinds(AX)
 	JMP  ·yieldSwitch(SB)
 
 // func yieldSwitch(n *native)
@@ -224,7 +224,7 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
 	JNE portable
 	// Closing already (yielding again after recovering the unwind): do
 	// not suspend.
-	CMPB native_life+life_closing(AX), $0
+	CMPB native_closing(AX), $0
 	JNE alreadyClosing
 	// yieldPrepare(n, bottom) walks the frames [bottom, base) with the
 	// stack maps and fills the retention list while they are still on the
@@ -254,7 +254,7 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
 	CALL ·yieldResumed(SB)
 	MOVQ n+0(FP), AX
 resumed:
-	CMPB native_life+life_closing(AX), $0
+	CMPB native_closing(AX), $0
 	JNE closing
 	RET
 
@@ -319,6 +319,8 @@ outRep:
 	SHRQ $3, CX
 	REP; MOVSQ
 outDone:
+	// The coroutine is suspended (the phase Resume reads).
+	MOVB $const_suspended, native_phase(AX)
 	// Return from enter on its behalf, as its epilogue would (enter's
 	// frame: locals [base, base+16), saved BP at base+16, return PC at
 	// base+24, its caller's SP at base+32), with an indirect jump rather

@@ -52,11 +52,11 @@ TEXT ·enter(SB), NOSPLIT, $16-8
 	MOVD	n+0(FP), R0
 	// Only a fresh or suspended coroutine may be resumed (phase order in
 	// coroutine.go); badResume panics.
-	MOVBU	native_life+life_phase(R0), R1
+	MOVBU	native_phase(R0), R1
 	CMP	$const_active, R1
 	BHS	bad
 	MOVD	$const_active, R1
-	MOVB	R1, native_life+life_phase(R0)
+	MOVB	R1, native_phase(R0)
 again:
 	MOVD	n+0(FP), R0
 	// The outermost coroutine frame's argument (the spill slot of run's
@@ -209,7 +209,7 @@ run:
 TEXT ·yieldSwitchUnwind(SB), NOSPLIT|NOFRAME, $0-8
 	MOVD	n+0(FP), R0
 	MOVD	$1, R1
-	MOVB	R1, native_life+life_unwinds(R0)
+	MOVB	R1, native_unwinds(R0)
 	B	·yieldSwitch(SB)
 
 // func yieldSwitch(n *native)
@@ -224,7 +224,7 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $32-8
 	CBNZ	R1, portable
 	// Closing already (yielding again after recovering the unwind): do
 	// not suspend.
-	MOVBU	native_life+life_closing(R0), R1
+	MOVBU	native_closing(R0), R1
 	CBNZ	R1, alreadyClosing
 	// yieldPrepare(n, bottom) walks the frames [bottom, base) with the
 	// stack maps and fills the retention list while they are still on the
@@ -254,7 +254,7 @@ resumed:
 	BL	·yieldResumed(SB)
 	MOVD	n+0(FP), R0
 nodefers:
-	MOVBU	native_life+life_closing(R0), R1
+	MOVBU	native_closing(R0), R1
 	CBNZ	R1, closing
 	RET
 
@@ -310,6 +310,9 @@ outTail:
 	MOVD	(R3), R5
 	MOVD	R5, (R6)
 outDone:
+	// The coroutine is suspended (the phase Resume reads).
+	MOVD	$const_suspended, R5
+	MOVB	R5, native_phase(R0)
 	ADD	$8, R2, R7                   // enter's RSP
 	MOVD	R2, R29                      // enter's frame pointer
 	MOVD	const_enterContSlot(R7), R30  // the PC after enter's call of run

@@ -9,8 +9,11 @@ import "unsafe"
 
 type native struct {
 	ownerLen uint32 // recorded, unused
-	life
-	aux unsafe.Pointer // the *Panic the body ended with
+	phase    phase
+	closing  bool
+	unwinds  bool
+	outcome  Outcome
+	aux      unsafe.Pointer // the *Panic the body ended with
 }
 
 func (*native) release()                  {}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -389,4 +390,39 @@ func TestNativeManyStackObjects(t *testing.T) {
 		require.Nil(t, p)
 	}
 	require.Equal(t, depth*(depth+1), sum)
+}
+
+//go:noinline
+func resumeFromHere(c *Coroutine) (Outcome, *Panic) { return c.Resume() }
+
+// The hot path depends on inlining: Resume into its caller (enter is called
+// from the caller's frame) and YieldOrUnwind into the body (yieldSwitch is
+// called from the body's frame). Every frame between them is a mispredicted
+// return per switch and, on the yield side, bytes in every image; a change
+// that makes either too costly to inline fails here.
+func TestNativeHotPathIsInlined(t *testing.T) {
+	needNative(t)
+	var callers []string
+	c := new(Coroutine)
+	body := &endedBody{}
+	body.run = func() {
+		pcs := make([]uintptr, 8)
+		for _, pc := range pcs[:runtime.Callers(1, pcs)] {
+			callers = append(callers, funcName(pc-1))
+		}
+		c.YieldOrUnwind()
+	}
+	require.NoError(t, c.InitOn(Native, body, 0))
+	o, p := resumeFromHere(c)
+	require.Nil(t, p)
+	require.Equal(t, Yielded, o)
+	// Physical frames above the body: run (via Run), enter, then the
+	// function that called Resume.
+	i := slices.IndexFunc(callers, func(s string) bool { return strings.HasSuffix(s, ".enter") })
+	require.GreaterOrEqual(t, i, 0, "no entry frame in %v", callers)
+	require.Greater(t, len(callers), i+1)
+	assert.True(t, strings.HasSuffix(callers[i+1], ".resumeFromHere"), "Resume is not inlined: enter is called by %s", callers[i+1])
+	// The frame above yieldSwitch in the image is the body's.
+	assert.Contains(t, funcName(c.n.shape.pcs[1].pc), "TestNativeHotPathIsInlined", "YieldOrUnwind is not inlined into the body")
+	require.Nil(t, c.Close())
 }
