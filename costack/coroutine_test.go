@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -593,4 +594,41 @@ func TestEnginesAgree(t *testing.T) {
 	want := run(sharedstack.Portable)
 	assert.Equal(t, []int{0, 2, 6, 4}, want)
 	assert.Equal(t, want, run(sharedstack.Native))
+}
+
+// physicalCallers returns the names of the functions of the physical frames
+// above its caller (an inlined call is not a frame).
+func physicalCallers() []string {
+	pcs := make([]uintptr, 32)
+	var names []string
+	for _, pc := range pcs[:runtime.Callers(2, pcs)] {
+		if f := runtime.FuncForPC(pc - 1); f != nil {
+			// FuncForPC names the innermost inlined function at pc but
+			// gives the entry of the physical one.
+			names = append(names, runtime.FuncForPC(f.Entry()).Name())
+		}
+	}
+	return names
+}
+
+// On the native engine, Yielder.Yield is inlined into the body, so that no
+// frame of this package sits between the body and the engine's switch in a
+// suspended image (nor is returned through on every resume). Seen from a
+// deferred call run while Close unwinds the body from its yield.
+func TestYieldIsInlinedIntoTheBody(t *testing.T) {
+	if !strings.HasPrefix(Engine(), "native") {
+		t.Skip("portable engine:", Engine())
+	}
+	var frames []string
+	c := New(func(y *Yielder[int, int], in int) int {
+		defer func() { frames = physicalCallers() }()
+		return y.Yield(in)
+	})
+	_, _, err := c.Resume(1)
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	i := slices.IndexFunc(frames, func(s string) bool { return strings.HasSuffix(s, "sharedstack.yieldSwitch") })
+	require.GreaterOrEqual(t, i, 0, "no switch frame in %v", frames)
+	require.Greater(t, len(frames), i+1)
+	assert.Contains(t, frames[i+1], "TestYieldIsInlinedIntoTheBody", "the frame above the switch is %s, not the body", frames[i+1])
 }
