@@ -86,7 +86,7 @@ func (c *core) Started() { c.BodyStarted() }
 
 // Ended implements sharedstack.Body for every body: it runs on the
 // goroutine that ran the body last, however the body ended (returned,
-// panicked, closed, or runtime.Goexit, which never returns to enter), and
+// panicked, closed, or runtime.Goexit, which never returns to resume), and
 // ends the resume that was running it.
 func (c *core) Ended() {
 	c.BodyEnded()
@@ -186,7 +186,7 @@ func dropped(h handleOf) { closeDropped(h.core()) }
 // goroutine.
 func closeDropped(c *core) {
 	if c.Status == running.Suspended && c.co.Started() {
-		go c.enter(true)
+		go c.close()
 	}
 }
 
@@ -218,6 +218,8 @@ func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
 		return out, false, ErrRunning
 	}
 	s.in = in
+	// core.resume, written out: a call would be one more frame to return
+	// through (a mispredicted return) on every switch.
 	s.Enter()
 	outcome, p := s.co.Resume()
 	// The handle must stay reachable while the body runs: its finalizer
@@ -243,24 +245,26 @@ func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
 	return out, true, panicError(p)
 }
 
-// enter resumes or closes the engine coroutine, keeping the statuses of it
+// resume and close run the engine coroutine, keeping the statuses of it
 // and of its parent right: Exit here when it yields, core.Ended when its
 // body ends (also through runtime.Goexit, which never returns here), and
-// here when it is closed before its body started.
-func (c *core) enter(closing bool) (sharedstack.Outcome, *sharedstack.Panic) {
+// close when it is closed before its body started.
+func (c *core) resume() (sharedstack.Outcome, *sharedstack.Panic) {
 	c.Enter()
-	if closing {
-		p := c.co.Close()
-		if c.Entered() {
-			c.Exit(running.Dead)
-		}
-		return sharedstack.Returned, p
-	}
 	outcome, p := c.co.Resume()
 	if outcome == sharedstack.Yielded {
 		c.Exit(running.Suspended)
 	}
 	return outcome, p
+}
+
+func (c *core) close() *sharedstack.Panic {
+	c.Enter()
+	p := c.co.Close()
+	if c.Entered() {
+		c.Exit(running.Dead)
+	}
+	return p
 }
 
 func panicError(p *sharedstack.Panic) error {
@@ -311,7 +315,7 @@ func (c *Coroutine[In, Out]) Close() error {
 	case Running, Normal:
 		return ErrRunning
 	}
-	_, p := s.enter(true)
+	p := s.close()
 	runtime.KeepAlive(c) // as in Resume
 	s.in, s.out = *new(In), *new(Out)
 	return panicError(p)

@@ -308,7 +308,7 @@ func (t *Task) resumeOn(w *worker) {
 	}
 	t.w = w
 	if !t.flags.has(flagCancelled) {
-		outcome, p := t.c.enter(false)
+		outcome, p := t.c.resume()
 		if outcome != sharedstack.Yielded {
 			t.finish(p)
 			return
@@ -323,7 +323,7 @@ func (t *Task) resumeOn(w *worker) {
 // closeNow closes a suspended (or never started) task on the calling
 // goroutine.
 func (t *Task) closeNow() {
-	_, p := t.c.enter(true)
+	p := t.c.close()
 	t.finish(p)
 }
 
