@@ -289,8 +289,10 @@ func panicError(p *sharedstack.Panic) error {
 func (y *Yielder[In, Out]) Yield(out Out) In {
 	s := y.s
 	s.out = out
-	s.co.YieldOrUnwind()
-	return s.in // Resume clears s.in once the body has yielded again
+	// The function, not the method: see its doc.
+	sharedstack.YieldOrUnwind(&s.co)
+	// Resume clears s.in once the body has yielded again.
+	return s.in
 }
 
 // IsClosing reports whether a value recovered inside a coroutine body is the

@@ -277,14 +277,9 @@ func (c *Coroutine) Yield() (closing bool) {
 
 // YieldOrUnwind is Yield for callers that need nothing done between being
 // closed and unwinding: if c is being closed, or is closed while
-// suspended, the engine unwinds the body from here (as Unwind). It is
-// small enough to be inlined
-// into a caller that is itself small enough to be inlined into the body
-// (costack's Yielder.Yield): then no frame of the library but the switch
-// sits between the body and its image bottom.
-func (c *Coroutine) YieldOrUnwind() {
-	yieldSwitchUnwind(&c.n) // sets c.n.unwinds, then is yieldSwitch
-}
+// suspended, the engine unwinds the body from here (as Unwind). The
+// method and the function YieldOrUnwind are the same switch.
+func (c *Coroutine) YieldOrUnwind() { YieldOrUnwind(c) }
 
 // Unwind panics with the value that only the coroutine's bottom frame
 // recovers, so that the body unwinds running its deferred calls. A body that

@@ -63,7 +63,20 @@ func init() {
 // The switch, implemented in native_GOARCH.s (see its header comment).
 func enter(n *native)
 func yieldSwitch(n *native)
-func yieldSwitchUnwind(n *native)
+
+// YieldOrUnwind is c.YieldOrUnwind() as a function. It is the switch
+// itself, in assembly (native_GOARCH.s): a call of it is the only frame the
+// library adds to a suspended image, and it needs no inlining.
+//
+// Call it rather than the method from code that is meant to be inlined
+// into a body and is generic (costack's Yielder.Yield): when such code is
+// inlined into a function of a package that does not import this one, the
+// Go compiler (1.26) does not inline this package's methods into it, and
+// the method would be one more frame in every image and one more
+// mispredicted return on every resume (package costack/internal/importer
+// pins this).
+func YieldOrUnwind(c *Coroutine)
+
 func switchIn()
 func switchOut()
 func enterPC() uintptr

@@ -207,12 +207,12 @@ intoYieldSwitch:
 	MOVQ R9, SP
 	RET                          // into yieldSwitch, after its CALL of switchOut
 
-// func yieldSwitchUnwind(n *native)
+// func YieldOrUnwind(c *Coroutine)
 // Marks the yield as one the engine unwinds if the coroutine is closed,
 // then continues as yieldSwitch, in yieldSwitch's frame (a tail jump: this
-// has none), so that YieldOrUnwind stays small enough to be inlined.
-TEXT ·yieldSwitchUnwind(SB), NOSPLIT|NOFRAME, $0-8
-	MOVQ n+0(FP), AX
+// has none; c is n, Coroutine's first field).
+TEXT ·YieldOrUnwind(SB), NOSPLIT|NOFRAME, $0-8
+	MOVQ c+0(FP), AX
 	MOVB $1, native_unwinds(AX)
 	JMP  ·yieldSwitch(SB)
 

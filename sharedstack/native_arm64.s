@@ -201,13 +201,12 @@ run:
 	MOVD	R5, RSP                      // yieldSwitch's RSP
 	RET
 
-// func yieldSwitchUnwind(n *native)
+// func YieldOrUnwind(c *Coroutine)
 // Marks the yield as one the engine unwinds if the coroutine is closed,
 // then continues as yieldSwitch, in yieldSwitch's frame (a tail jump with
-// LR intact: this has none), so that YieldOrUnwind stays small enough to be
-// inlined.
-TEXT ·yieldSwitchUnwind(SB), NOSPLIT|NOFRAME, $0-8
-	MOVD	n+0(FP), R0
+// LR intact: this has none; c is n, Coroutine's first field).
+TEXT ·YieldOrUnwind(SB), NOSPLIT|NOFRAME, $0-8
+	MOVD	c+0(FP), R0
 	MOVD	$1, R1
 	MOVB	R1, native_unwinds(R0)
 	B	·yieldSwitch(SB)

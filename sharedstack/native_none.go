@@ -29,7 +29,9 @@ func enter(n *native) {
 }
 func yieldSwitch(n *native) { portableSuspend(n) }
 
-func yieldSwitchUnwind(n *native) {
-	n.unwinds = true
-	portableSuspend(n)
+// YieldOrUnwind is c.YieldOrUnwind() as a function (see native.go: on the
+// native engine it is the switch, in assembly).
+func YieldOrUnwind(c *Coroutine) {
+	c.n.unwinds = true
+	portableSuspend(&c.n)
 }

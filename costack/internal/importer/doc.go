@@ -1,0 +1,5 @@
+// Package importer holds tests of package costack as seen from a package
+// that imports it and nothing of the engine, as users' packages do: the Go
+// compiler inlines differently there than in costack's own tests, whose
+// package imports sharedstack.
+package importer
