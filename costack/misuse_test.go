@@ -526,3 +526,13 @@ func TestMisuseNewNilBody(t *testing.T) {
 	msg := recovered(func() { New[int, int](nil) })
 	assert.Contains(t, msg, "costack: New with a nil body")
 }
+
+// A Yielder that no coroutine gave out (a zero one) is the state of no
+// coroutine: Yield on it panics clearly and changes nothing.
+func TestMisuseZeroYielder(t *testing.T) {
+	var y Yielder[int, int]
+	msg := recovered(func() { y.Yield(1) })
+	assert.Contains(t, msg, "never set up")
+	msg = recovered(func() { new(Yielder[string, []byte]).Yield(nil) })
+	assert.Contains(t, msg, "never set up")
+}

@@ -51,7 +51,34 @@ type Coroutine struct {
 	n native
 	// port is the portable engine's state; nil on the native engine.
 	port *portable
-	body Body
+	// bodyTab is the method table (itab) of the Body, whose value is this
+	// Coroutine's owner: a pointer to the object that begins with it (see
+	// Init). The interface's data word is therefore c itself, and is not
+	// stored: millions of coroutines save a word each (body).
+	bodyTab unsafe.Pointer
+}
+
+// bodyOutOfLine is body, not inlined: run's frame, which is in every
+// suspended image, would otherwise hold the interface value built by body
+// (and body's panic call), 40 bytes more.
+//
+//go:noinline
+func (c *Coroutine) bodyOutOfLine() Body { return c.body() }
+
+// iface is the layout of a non-empty interface value (runtime.iface): its
+// method table, then its data word.
+type iface struct {
+	tab  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+// body returns the coroutine's Body: its method table and, as the data
+// word, the Coroutine (the owner's address; see bodyTab).
+func (c *Coroutine) body() Body {
+	if c.bodyTab == nil {
+		panic("sharedstack: use of a Coroutine that was never set up (New or Init)")
+	}
+	return *(*Body)(unsafe.Pointer(&iface{c.bodyTab, unsafe.Pointer(c)}))
 }
 
 // Where a coroutine is in its life (phase, closing, unwinds) and how its
@@ -88,14 +115,17 @@ type Body interface {
 	Ended()
 }
 
-// funcBody adapts a plain function.
-type funcBody func()
+// funcCoroutine is the owner of a coroutine of New: a plain function.
+type funcCoroutine struct {
+	c Coroutine // first: the Body's value is the coroutine's owner (Init)
+	f func()
+}
 
-func (f funcBody) Started()    {}
-func (f funcBody) CheckYield() {}
-func (f funcBody) Resumed()    {}
-func (f funcBody) Run()        { f() }
-func (f funcBody) Ended()      {}
+func (o *funcCoroutine) Started()    {}
+func (o *funcCoroutine) CheckYield() {}
+func (o *funcCoroutine) Resumed()    {}
+func (o *funcCoroutine) Run()        { o.f() }
+func (o *funcCoroutine) Ended()      {}
 
 // New returns a suspended coroutine that runs body on the engine chosen by
 // selectEngine. Nothing runs until the first Resume. If the coroutine is
@@ -105,9 +135,9 @@ func New(body func()) *Coroutine {
 	if body == nil {
 		panic("sharedstack: New with a nil body")
 	}
-	c := new(Coroutine)
-	c.init(selectOnce().active.kind, funcBody(body))
-	return c
+	o := &funcCoroutine{f: body}
+	o.c.init(selectOnce().active.kind, o)
+	return &o.c
 }
 
 // NewOn is New on a given engine kind; it fails when that engine is not
@@ -120,9 +150,9 @@ func NewOn(k Kind, body func()) (*Coroutine, error) {
 	if err := Available(k); err != nil {
 		return nil, err
 	}
-	c := new(Coroutine)
-	c.init(k, funcBody(body))
-	return c, nil
+	o := &funcCoroutine{f: body}
+	o.c.init(k, o)
+	return &o.c, nil
 }
 
 // Init sets up c, which must be a zero Coroutine, to run body on the
@@ -130,6 +160,10 @@ func NewOn(k Kind, body func()) (*Coroutine, error) {
 // Coroutine in an object of their own, and that need to know when the body
 // ends on the goroutine that ran it (Body.Ended). As with New, what the
 // engine holds is freed if c is dropped while suspended.
+//
+// body must be the owner: a pointer to the object whose first field is c
+// (possibly nested: c's address is the object's), for which Init panics
+// otherwise. The engine keeps only body's method table.
 func (c *Coroutine) Init(body Body) {
 	_ = c.InitOn(selectOnce().active.kind, body, 0) // the active engine is always available
 }
@@ -172,10 +206,14 @@ func (c *Coroutine) init(k Kind, body Body) {
 	if body == nil {
 		panic("sharedstack: New with a nil body")
 	}
-	if c.body != nil || c.n.phase != fresh {
+	if c.bodyTab != nil || c.n.phase != fresh {
 		panic("sharedstack: Init of a coroutine already in use")
 	}
-	c.body = body
+	b := (*iface)(unsafe.Pointer(&body))
+	if b.data != unsafe.Pointer(c) {
+		panic("sharedstack: Init with a body that is not the coroutine's owner (a pointer to the object whose first field is the Coroutine)")
+	}
+	c.bodyTab = b.tab
 	if k == Portable {
 		c.port = new(portable)
 	}
@@ -229,10 +267,10 @@ func portableResume(n *native) {
 
 func portableSuspend(n *native) {
 	c := coroutineOf(n)
-	c.body.CheckYield()
+	c.body().CheckYield()
 	if !c.n.closing {
 		c.port.suspend(c)
-		c.body.Resumed()
+		c.body().Resumed()
 	}
 	yieldClosing(n)
 }
@@ -305,7 +343,7 @@ func (c *Coroutine) Close() *Panic {
 		// yield (YieldOrUnwind) would run no code of the caller's: end the
 		// body here, as run's deferred call would, without restoring the
 		// image and panicking through it.
-		c.body.Ended()
+		c.body().Ended()
 		c.finish(Returned, nil)
 		return nil
 	}
@@ -333,15 +371,15 @@ func (c *Coroutine) Footprint() int {
 // closure), so it adds little to every suspended image.
 func run(c *Coroutine) {
 	defer c.bodyEnded()
-	c.body.Started()
-	c.body.Run()
+	c.bodyOutOfLine().Started()
+	c.bodyOutOfLine().Run()
 	c.n.outcome = Returned
 }
 
 // bodyEnded is run's deferred call. It calls recover itself, as recover
 // only works when called directly by the deferred function.
 func (c *Coroutine) bodyEnded() {
-	c.body.Ended()
+	c.body().Ended()
 	if c.n.outcome == Returned {
 		c.finish(Returned, nil)
 		return

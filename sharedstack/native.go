@@ -101,7 +101,7 @@ var _, _, _, _, _, _, _, _, _, _, _, _ = switchIn, switchOut, yieldResumed, port
 // already when it yields (a body that recovered the unwind and yields
 // again; or a misuse, which CheckYield reports).
 func yieldWhileClosing(n *native) {
-	coroutineOf(n).body.CheckYield()
+	coroutineOf(n).body().CheckYield()
 	yieldClosing(n)
 }
 
@@ -128,8 +128,8 @@ type native struct {
 	blkSize uint32
 	// The Coroutine's life (see coroutine.go), kept here to fill the word
 	// after the 32-bit fields: with millions of coroutines, a Coroutine of
-	// 112 bytes keeps costack's coroutine state in the 176-byte size
-	// class. Plain fields, not an embedded struct: each level of field
+	// 104 bytes keeps costack's coroutine state (word-sized values) in the
+	// 160-byte size class (TestStateSizeClass in package costack). Plain fields, not an embedded struct: each level of field
 	// access counts against inlining Resume, which must stay inlined.
 	phase   phase
 	closing bool
@@ -237,7 +237,7 @@ func growStack(need int) byte {
 // offset from it.
 func yieldPrepare(n *native, bottom unsafe.Pointer) {
 	c := coroutineOf(n)
-	c.body.CheckYield()
+	c.body().CheckYield()
 	gp := rt.GetG()
 	if uintptr(unsafe.Pointer(gp)) != n.resumer {
 		panic("costack: Yield called from a goroutine other than the one running the coroutine")

@@ -373,3 +373,36 @@ func TestYieldInsideDeferredCallOnReturn(t *testing.T) {
 		})
 	}
 }
+
+// ownerBody is a Body that owns its Coroutine, as Init requires.
+type ownerBody struct {
+	c   Coroutine
+	ran int
+}
+
+func (b *ownerBody) Started()    {}
+func (b *ownerBody) CheckYield() {}
+func (b *ownerBody) Resumed()    {}
+func (b *ownerBody) Run()        { b.ran++; b.c.YieldOrUnwind() }
+func (b *ownerBody) Ended()      {}
+
+// The engine keeps only the body's method table: Init accepts only the
+// coroutine's owner as its body, and the body it calls is that owner.
+func TestInitWantsTheOwnerAsBody(t *testing.T) {
+	for _, k := range kinds() {
+		t.Run(k.String(), func(t *testing.T) {
+			var stray Coroutine
+			assert.PanicsWithValue(t, "sharedstack: Init with a body that is not the coroutine's owner (a pointer to the object whose first field is the Coroutine)",
+				func() { _ = stray.InitOn(k, &ownerBody{}, 0) })
+			b := &ownerBody{}
+			require.NoError(t, b.c.InitOn(k, b, 0))
+			assert.Equal(t, Body(b), b.c.body())
+			o, p := b.c.Resume()
+			require.Nil(t, p)
+			assert.Equal(t, Yielded, o)
+			assert.Equal(t, 1, b.ran)
+			require.Nil(t, b.c.Close())
+			assert.True(t, b.c.Finished())
+		})
+	}
+}

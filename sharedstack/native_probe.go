@@ -157,8 +157,9 @@ type probeNode struct {
 
 func probeRun() error {
 	var got []int
-	c := new(Coroutine)
-	c.init(Native, funcBody(func() {
+	o := new(funcCoroutine)
+	c := &o.c
+	o.f = func() {
 		var a, b probeNode
 		a.next, b.next = &b, &a
 		a.data, b.data = &[4]int{1, 2, 3, 4}, &[4]int{5, 6, 7, 8}
@@ -167,7 +168,8 @@ func probeRun() error {
 			probeDeep(c, 2, &a)
 			got = append(got, a.next.next.data[i]+b.next.data[3]+len(a.s))
 		}
-	}))
+	}
+	c.init(Native, o)
 	c.Resume()
 	// The shape of that yield: the known frames, in order, with the body's
 	// two address-taken nodes as stack objects.

@@ -272,8 +272,9 @@ func TestNativeYieldFromAnotherGoroutineIsRefused(t *testing.T) {
 	assert.Contains(t, got, "other than the one running the coroutine")
 }
 
-// endedBody is a Body that records its end.
+// endedBody is a Body that records its end; it owns its Coroutine.
 type endedBody struct {
+	c     Coroutine
 	run   func()
 	ended int
 }
@@ -314,8 +315,8 @@ func TestNativeCloseWithoutUnwind(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var log []string
-			c := new(Coroutine)
 			b := &endedBody{}
+			c := &b.c
 			b.run = func() { tc.yield(c, &log) }
 			require.NoError(t, c.InitOn(Native, b, 0))
 			blocks := arenaBlocks.Load()
@@ -403,8 +404,8 @@ func resumeFromHere(c *Coroutine) (Outcome, *Panic) { return c.Resume() }
 func TestNativeHotPathIsInlined(t *testing.T) {
 	needNative(t)
 	var callers []string
-	c := new(Coroutine)
 	body := &endedBody{}
+	c := &body.c
 	body.run = func() {
 		pcs := make([]uintptr, 8)
 		for _, pc := range pcs[:runtime.Callers(1, pcs)] {
@@ -425,4 +426,31 @@ func TestNativeHotPathIsInlined(t *testing.T) {
 	// The frame above yieldSwitch in the image is the body's.
 	assert.Contains(t, funcName(c.n.shape.pcs[1].pc), "TestNativeHotPathIsInlined", "YieldOrUnwind is not inlined into the body")
 	require.Nil(t, c.Close())
+}
+
+// run is the bottom frame of every suspended image: a change that makes it
+// bigger (e.g. an inlined call that builds a value in its frame) costs
+// every suspended coroutine those bytes. Its frame, with the return PC
+// into enter, is at most 56 bytes (amd64: the open-coded defer's closure,
+// its pointer and bits, one spill slot, BP and the return PC; arm64 the
+// same in 16-byte units).
+func TestNativeRunFrameIsSmall(t *testing.T) {
+	needNative(t)
+	b := &ownerBody{}
+	require.NoError(t, b.c.InitOn(Native, b, 0))
+	o, p := b.c.Resume()
+	require.Nil(t, p)
+	require.Equal(t, Yielded, o)
+	defer b.c.Close()
+	s := b.c.n.shape
+	i := slices.IndexFunc(s.pcs, func(p pcAt) bool { return strings.HasSuffix(funcName(p.pc), "sharedstack.run") })
+	require.GreaterOrEqual(t, i, 0)
+	require.Less(t, i+1, len(s.pcs))
+	frame := s.pcs[i+1].off - s.pcs[i].off
+	t.Logf("run's frame: %d bytes", frame)
+	limit := uint32(56)
+	if runtime.GOARCH == "arm64" {
+		limit = 64
+	}
+	assert.LessOrEqual(t, frame, limit)
 }
