@@ -17,6 +17,10 @@ const (
 	Returned
 	// Panicked: the body panicked; Resume returned the panic.
 	Panicked
+
+	// noRoom is no outcome: while the body is being continued, the
+	// engine's note to run that the stack must grow first (see run).
+	noRoom Outcome = 255
 )
 
 // Panic is a panic that ended a coroutine body: its value and the stack of
@@ -364,15 +368,41 @@ func (c *Coroutine) Footprint() int {
 	return n + c.n.footprint()
 }
 
-// run is the bottom frame of every coroutine: the engine calls it, as a
-// nested call, on the first resume (the native engine's assembly with c in
-// its argument slot). When it returns the coroutine is finished, whatever
-// the body did. It keeps no locals (the deferred call is a method, not a
-// closure), so it adds little to every suspended image.
+// run is the bottom frame of every coroutine. The native engine's
+// assembly (enter) calls it, as a nested call with c in its argument slot,
+// on every resume; the portable engine once, on the coroutine's goroutine.
+// When it returns the coroutine is finished, whatever the body did. Its
+// deferred call (a method, not a closure) ends the body however it ends.
+//
+// Its one call, into(c), starts the body (startBody: Body.Run, after
+// Started) or continues its suspended image (continueBody, the native
+// engine on amd64, where run's frame is rebuilt on every resume and is not
+// part of the image). The body's outermost frame returns to the PC after
+// that one call either way, and the compiler keeps every slot that is
+// live after it initialized on every path to it: the frame it returns
+// into is valid whichever path built it.
+//
+// continueBody returns at once, with outcome noRoom, when the stack has no
+// room for the image below this frame: the room can only be checked there,
+// with no safe point before the copy (run's own prologue is one, at which
+// the runtime may shrink the stack). run grows the stack and calls it
+// again, from the same call.
 func run(c *Coroutine) {
 	defer c.bodyEnded()
-	c.bodyOutOfLine().Started()
-	c.bodyOutOfLine().Run()
+	into := startBody
+	if c.n.size != 0 {
+		into = continueBody
+	} else {
+		c.bodyOutOfLine().Started()
+	}
+	for {
+		into(c)
+		if c.n.outcome != noRoom {
+			break
+		}
+		c.n.outcome = 0
+		c.n.makeRoom()
+	}
 	c.n.outcome = Returned
 }
 

@@ -77,9 +77,11 @@ func yieldSwitch(n *native)
 // pins this).
 func YieldOrUnwind(c *Coroutine)
 
+func beginBody()
 func switchIn()
 func switchOut()
 func enterPC() uintptr
+func startBodyPC() uintptr
 func yieldSwitchPC() uintptr
 func callerFP() uintptr
 
@@ -91,9 +93,37 @@ var (
 	yieldPrepareFn = yieldPrepare
 )
 
+// startBody and continueBody are what run calls (into): the assembly's
+// beginBody, which tail-calls the body's Run (so that Run's frame returns
+// straight to run), and on amd64 switchIn, which restores the image below
+// run's frame. They are func values made from the assembly's own
+// addresses: Go code that refers to an assembly function gets its ABI
+// wrapper, which would be a frame. Both are entered as the register ABI
+// calls a func value: c in the first argument register, and the caller's
+// spill slot for it at the caller's SP.
+var startBody, continueBody = asmFunc(startBodyPC()), asmFunc(continueBodyPC())
+
+// bodyRunSlot is the offset of Body.Run's code in a Body's method table
+// (runtime.itab: interface type, type, hash and padding, then the methods
+// sorted by name: CheckYield, Ended, Resumed, Run, Started). The probe
+// checks it (probeBodyRunSlot).
+const bodyRunSlot = 24 + 3*8
+
+// funcval is the layout of a func value's target (runtime.funcval).
+type funcval struct{ fn uintptr }
+
+// asmFunc returns a func value that calls the code at pc, or nil if pc is 0.
+func asmFunc(pc uintptr) func(*Coroutine) {
+	if pc == 0 {
+		return nil
+	}
+	fv := &funcval{pc}
+	return *(*func(*Coroutine))(unsafe.Pointer(&fv))
+}
+
 // What only the assembly refers to; this keeps the linters aware that it
 // is used.
-var _, _, _, _, _, _, _, _, _, _, _, _ = switchIn, switchOut, yieldResumed, portableResume,
+var _, _, _, _, _, _, _, _, _, _, _, _, _, _ = bodyRunSlot, beginBody, switchIn, switchOut, yieldResumed, portableResume,
 	portableSuspend, growStack, badResume, yieldClosing, yieldWhileClosing, runFn, yieldPrepareFn,
 	stackMargin
 
@@ -215,6 +245,16 @@ func (n *native) keepSlice() []unsafe.Pointer {
 	}
 	return unsafe.Slice(n.keep, n.keepCap)
 }
+
+// makeRoom grows the stack so that the image fits below the caller's frame
+// (run's: see run), with stackMargin to spare.
+func (n *native) makeRoom() {
+	roomMade.Add(1)
+	growStack(int(n.size) + stackMargin)
+}
+
+// roomMade counts makeRoom calls (tests check that they exercised it).
+var roomMade atomic.Int64
 
 // growStack makes the runtime grow the current goroutine's stack until at
 // least need bytes are free below the caller's frame.
@@ -808,7 +848,7 @@ func decodeMeta(pc uintptr) *frameMeta {
 		return &frameMeta{refuse: "costack: Yield across a frame without runtime metadata is not supported on the native engine"}
 	}
 	name := funcName(pc)
-	if f.Entry() == enterPC() {
+	if f.Entry() == entryPC() {
 		return &frameMeta{enter: true}
 	}
 	switch {

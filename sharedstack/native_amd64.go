@@ -5,6 +5,13 @@
 
 package sharedstack
 
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/costack-dev/costack/internal/rt"
+)
+
 // Offsets used by the assembly (go_asm.h exports them as const_...).
 const (
 	gStackLo = 0
@@ -25,11 +32,45 @@ const (
 	// yieldSwitch's CALL of switchOut pushes, just below yieldSwitch's SP.
 	firstPCOff = 0
 	firstSP    = 8
-	// entrySP is the entry frame's SP relative to base (= enter's SP), and
-	// entryFP its frame pointer (enter's BP, base+16: $16 of locals).
+	// entrySP is the entry frame's SP relative to base: the entry frame is
+	// run's, and base is its SP where it calls the body (into).
 	entrySP = 0
-	entryFP = 16
 )
+
+// The entry frame on amd64 is run's: enter calls run on every resume, and
+// run continues the image (continueBody is switchIn) below its own frame,
+// which is therefore not part of any image. The assembly and the walk need
+// its size, read from its pcsp table by the probe (initEntry) and checked
+// against the frame-pointer chain on every yield (buildShape) and resume
+// (switchIn).
+var (
+	// runFrame is run's frame with its return PC: enter's SP - base. The
+	// assembly reads it.
+	runFrame uintptr
+	// entryFP is run's frame pointer relative to base.
+	entryFP uintptr
+)
+
+func entryPC() uintptr { return runEntry }
+
+// What only the assembly refers to.
+var _ = runFrame
+
+var runEntry = reflect.ValueOf(run).Pointer()
+
+func continueBodyPC() uintptr
+
+// initEntry reads run's frame size; the probe calls it before any native
+// coroutine runs.
+func initEntry() error {
+	spd, ok := rt.FindFunc(runEntry).MaxSPDelta()
+	if !ok || spd < 16 || spd%8 != 0 {
+		return fmt.Errorf("unexpected frame size of the entry frame (%d)", spd)
+	}
+	runFrame = uintptr(spd) + 8
+	entryFP = uintptr(spd) - 8
+	return nil
+}
 
 // nextFrame returns, for the frame at sp whose pcsp value is spd, where its
 // return PC is and the SP of the frame it returns to.

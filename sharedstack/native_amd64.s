@@ -26,13 +26,18 @@
 // Go functions are called at their register-ABI entries through func values
 // (runFn, yieldPrepareFn) with R14 = g and X15 = 0, as that ABI requires,
 // and their arguments' spill slots in our frames: no ABI0 wrapper frame.
+// Conversely run calls startBody and switchIn through func values made
+// from their addresses (startBody, continueBody in native.go: beginBody
+// and switchIn): entered
+// with AX = c and [SP] = the return PC into run.
 //
 // Layout of a coroutine on the shared stack (addresses grow up):
 //
 //	resumer frames ...     costack's Resume (sharedstack.Resume inlined)
-//	enter's frame          BP = base+16, locals [base, base+16): 0(SP) = n
-//	return PC into enter   at base-8   <- image top
-//	run ... Body.Run ... the body's frames (Yielder.Yield inlined)
+//	enter's frame          locals [E, E+16): 0(SP) = n; E = base+runFrame
+//	run's frame            rebuilt by every resume; 0(SP) = c at base
+//	return PC into run     at base-8   <- image top
+//	Body.Run ... the body's frames (Yielder.Yield inlined)
 //	yieldSwitch frame      32 bytes
 //	return PC of the call to switchOut <- image bottom (SP in switchOut)
 
@@ -45,63 +50,26 @@ TEXT ·enter(SB), NOSPLIT, $16-8
 	CMPB native_phase(AX), $const_active
 	JAE bad
 	MOVB $const_active, native_phase(AX)
-again:
 	MOVQ n+0(FP), AX
-	// The outermost coroutine frame's argument lives here, in our frame:
-	// it must hold n (which is also the Coroutine, at offset 0) on every
-	// resume, not only the first.
+	// run's argument lives here, in our frame: it must hold n (which is
+	// also the Coroutine, at offset 0) on every resume.
 	MOVQ AX, 0(SP)
 	CMPQ Coroutine_port(AX), $0
 	JNE portable
 	MOVQ (TLS), CX
 	MOVQ CX, native_resumer(AX)
-	MOVL native_size(AX), DX
-	TESTQ DX, DX
-	JNZ resume
-	// base = SP. Keep it as a distance from the stack top (I4): the
-	// runtime's stack copier preserves that distance when the stack moves
-	// while the coroutine runs.
-	MOVQ const_gStackHi(CX), BX
-	SUBQ SP, BX
-	MOVL BX, native_baseOff(AX)
 	// run(c) at its register-ABI entry, through a func value: calling it
 	// by symbol from assembly would go through an ABI0 wrapper, one more
-	// frame in every image. The register ABI wants g in R14 and X15 zero;
-	// AX = n is c (n is Coroutine's first field), and its spill slot is
-	// 0(SP), which holds it.
+	// frame. The register ABI wants g in R14 and X15 zero; AX = n is c (n
+	// is Coroutine's first field), and its spill slot is 0(SP), which
+	// holds it. run starts the body or continues its image.
 	MOVQ CX, R14
 	XORPS X15, X15
 	MOVQ ·runFn(SB), DX
 	CALL (DX)
-	// The coroutine returned, or switchOut returned here on its behalf
-	// (the image's top word is this return address).
+	// The coroutine returned, or switchOut returned to our caller on its
+	// behalf.
 	RET
-
-resume:
-	// The image goes to [SP-size, SP). It must leave the stack guard zone
-	// free; otherwise grow the stack (Go code: the stack may move, so
-	// everything is read again) and try again.
-	MOVQ SP, BX
-	SUBQ DX, BX
-	JCS noroom
-	SUBQ $const_stackMargin, BX
-	JCS noroom
-	CMPQ BX, const_gStackLo(CX)
-	JCS noroom
-	MOVQ const_gStackHi(CX), BX
-	SUBQ SP, BX
-	MOVL BX, native_baseOff(AX)
-	// switchIn never returns here: it continues the coroutine, whose
-	// outermost return PC (restored at base-8) is the one after the CALL of
-	// run above.
-	CALL ·switchIn(SB)
-	INT $3
-
-noroom:
-	ADDQ $const_stackMargin, DX
-	MOVQ DX, 0(SP)
-	CALL ·growStack(SB)
-	JMP again
 
 portable:
 	CALL ·portableResume(SB)
@@ -112,10 +80,56 @@ bad:
 	CALL ·badResume(SB)
 	INT $3
 
-// switchIn copies the image of n (AX) below base = its entry SP+8,
-// relocates it, and continues the coroutine at its yield site.
+// beginBody starts the body of c (AX), called by run as startBody (see
+// native.go):
+// base = its entry SP+8, run's SP. It keeps base as a distance from the
+// stack top (I4: the runtime's stack copier preserves that distance when
+// the stack moves while the coroutine runs) and continues as the body's
+// Run (a tail jump, AX = c is its receiver), whose frame returns to run.
+TEXT ·beginBody(SB), NOSPLIT|NOFRAME, $0-0
+	MOVQ (TLS), CX
+	MOVQ const_gStackHi(CX), BX
+	LEAQ 8(SP), DX
+	SUBQ DX, BX
+	MOVL BX, native_baseOff(AX)
+	MOVQ Coroutine_bodyTab(AX), BX
+	MOVQ const_bodyRunSlot(BX), BX
+	JMP  BX
+
+// switchIn copies the image of n (AX) below base = its entry SP+8 (run's
+// SP: run calls it as continueBody), relocates it, and continues the
+// coroutine at its yield site.
 TEXT ·switchIn(SB), NOSPLIT|NOFRAME, $0-0
 	LEAQ 8(SP), R8               // R8 = base
+	// The image goes to [base-size, base). It must leave the stack guard
+	// zone free. This is checked here, in the same NOSPLIT code as the
+	// copy, because no check made before a safe point holds after it (the
+	// runtime may shrink the stack there, e.g. at run's prologue). No room:
+	// return to run with outcome noRoom; run grows the stack and calls
+	// again.
+	MOVL native_size(AX), CX
+	MOVQ R8, BX
+	SUBQ CX, BX
+	JCS  noRoom
+	SUBQ $const_stackMargin, BX
+	JCS  noRoom
+	MOVQ (TLS), DX
+	CMPQ BX, const_gStackLo(DX)
+	JCS  noRoom
+	// run's frame must be the one the walk measured (buildShape checks the
+	// same against the frame-pointer chain): BP = run's, at base+runFrame-16.
+	MOVQ ·runFrame(SB), DX
+	LEAQ -16(R8)(DX*1), DX
+	CMPQ BP, DX
+	JNE  badFrame
+	// base as a distance from the stack top (I4), as beginBody.
+	MOVQ (TLS), CX
+	MOVQ const_gStackHi(CX), DX
+	SUBQ R8, DX
+	MOVL DX, native_baseOff(AX)
+	// The outermost coroutine frame's argument spill slot is run's 0(SP),
+	// outside the image: it must hold c, as when run first called Run.
+	MOVQ AX, 0(R8)
 	MOVL native_size(AX), CX
 	MOVQ R8, DI
 	SUBQ CX, DI                  // DI = new bottom
@@ -179,12 +193,12 @@ reloc:
 	JMP  reloc
 outer:
 	// The outermost frame's saved BP points at the entry frame, which is
-	// outside the image: point it at the current one (enter's BP = base+16).
+	// outside the image: point it at the current one (run's BP, still in
+	// BP).
 	MOVQ shape_outerBP(R12), BX
 	TESTQ BX, BX
 	JS   run
-	LEAQ 16(R8), R13
-	MOVQ R13, (R9)(BX*1)
+	MOVQ BP, (R9)(BX*1)
 run:
 	XORPS X15, X15               // keep the ABIInternal zero register zero
 	MOVL native_bpOff(AX), BX
@@ -206,6 +220,11 @@ run:
 intoYieldSwitch:
 	MOVQ R9, SP
 	RET                          // into yieldSwitch, after its CALL of switchOut
+badFrame:
+	INT $3
+noRoom:
+	MOVB $const_noRoom, native_outcome(AX)
+	RET
 
 // func YieldOrUnwind(c *Coroutine)
 // Marks the yield as one the engine unwinds if the coroutine is closed,
@@ -321,16 +340,31 @@ outRep:
 outDone:
 	// The coroutine is suspended (the phase Resume reads).
 	MOVB $const_suspended, native_phase(AX)
-	// Return from enter on its behalf, as its epilogue would (enter's
-	// frame: locals [base, base+16), saved BP at base+16, return PC at
-	// base+24, its caller's SP at base+32), with an indirect jump rather
-	// than two mispredicted returns (see switchIn).
+	// Return from enter on its behalf, as its epilogue would, leaving
+	// run's frame (rebuilt by the next resume; its deferred call is
+	// open-coded, in the frame: nothing refers to it) and enter's (at E =
+	// base+runFrame: locals [E, E+16), saved BP at E+16, return PC at
+	// E+24, its caller's SP at E+32), with an indirect jump rather than
+	// mispredicted returns (see switchIn).
+	ADDQ ·runFrame(SB), DX
 	MOVQ 24(DX), BX
 	MOVQ 16(DX), BP
 	LEAQ 32(DX), SP
 	JMP  BX
 bad:
 	INT $3
+
+// func startBodyPC() uintptr
+TEXT ·startBodyPC(SB), NOSPLIT, $0-8
+	LEAQ ·beginBody(SB), AX
+	MOVQ AX, ret+0(FP)
+	RET
+
+// func continueBodyPC() uintptr
+TEXT ·continueBodyPC(SB), NOSPLIT, $0-8
+	LEAQ ·switchIn(SB), AX
+	MOVQ AX, ret+0(FP)
+	RET
 
 // func enterPC() uintptr
 TEXT ·enterPC(SB), NOSPLIT, $0-8

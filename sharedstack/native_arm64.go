@@ -46,6 +46,13 @@ const (
 	entryFP = 0
 )
 
+// The entry frame on arm64 is enter's: run's frame is part of the image,
+// and enter restores the image itself (switchIn), so run only ever starts
+// the body.
+func entryPC() uintptr        { return enterPC() }
+func continueBodyPC() uintptr { return 0 }
+func initEntry() error        { return nil }
+
 // nextFrame returns, for the frame at sp whose pcsp value is spd, where its
 // return PC is (its saved LR) and the SP of the frame it returns to.
 func nextFrame(sp, spd uintptr) (pcOff, callerSP uintptr) { return sp, sp + spd }

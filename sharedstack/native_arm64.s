@@ -320,6 +320,21 @@ outDone:
 bad:
 	UNDEF
 
+// beginBody starts the body of c (R0), called by run as startBody (see
+// native.go), with LR = the return PC into run: it continues as the body's
+// Run (a tail jump with LR intact; R0 = c is its receiver), whose frame
+// returns to run. On arm64 enter keeps base itself (its frame pointer).
+TEXT ·beginBody(SB), NOSPLIT|NOFRAME, $0-0
+	MOVD	Coroutine_bodyTab(R0), R1
+	MOVD	const_bodyRunSlot(R1), R1
+	JMP	(R1)
+
+// func startBodyPC() uintptr
+TEXT ·startBodyPC(SB), NOSPLIT, $0-8
+	MOVD	$·beginBody(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
 // func enterPC() uintptr
 TEXT ·enterPC(SB), NOSPLIT, $0-8
 	MOVD	$·enter(SB), R0

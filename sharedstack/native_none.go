@@ -8,6 +8,7 @@ import "unsafe"
 // (with what Init records), and every coroutine is portable.
 
 type native struct {
+	size     uint32 // always 0: no image
 	ownerLen uint32 // recorded, unused
 	phase    phase
 	closing  bool
@@ -19,6 +20,10 @@ type native struct {
 func (*native) release()                  {}
 func (*native) footprint() int            { return 0 }
 func (*native) closesWithoutUnwind() bool { return false }
+func (*native) makeRoom()                 {}
+
+// startBody starts the body for run; continueBody is never needed.
+var startBody, continueBody = func(c *Coroutine) { c.bodyOutOfLine().Run() }, (func(*Coroutine))(nil)
 
 func enter(n *native) {
 	if n.phase >= active {

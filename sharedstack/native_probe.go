@@ -74,6 +74,14 @@ func nativeProbe() (err error) {
 	if err := probeMaps(); err != nil {
 		return err
 	}
+	// The entry frame's size (amd64: run's) and where the body's Run is
+	// in a Body's method table (startBody calls it from there).
+	if err := initEntry(); err != nil {
+		return err
+	}
+	if err := probeBodyRunSlot(); err != nil {
+		return err
+	}
 	// Finally run a coroutine: yield two calls deep with heap data and
 	// stack objects pointing at each other, resume from another depth
 	// (relocation) and check every value.
@@ -134,6 +142,22 @@ func probeDeferRecords() (err error) {
 	return nil
 }
 
+// probeBodyRunSlot checks bodyRunSlot, where startBody finds the body's
+// Run: Body's methods in the order a method table lists them (sorted by
+// name), and in a known Body's table the code of its Run method.
+func probeBodyRunSlot() error {
+	bt := reflect.TypeFor[Body]()
+	if bt.NumMethod() != 5 || bt.Method((bodyRunSlot-24)/8).Name != "Run" {
+		return errors.New("the method order of Body is not the one beginBody expects")
+	}
+	b := Body(new(funcCoroutine))
+	tab := (*iface)(unsafe.Pointer(&b)).tab
+	if *(*uintptr)(unsafe.Add(tab, bodyRunSlot)) != reflect.ValueOf((*funcCoroutine).Run).Pointer() {
+		return errors.New("method table layout mismatch (runtime.itab)")
+	}
+	return nil
+}
+
 // probeMaps checks the pc-value decoder on a known function: a leaf that
 // allocates no frame has pcsp 0 everywhere, and its args size is that of
 // its parameters' spill area (3 ints; results travel in registers).
@@ -181,7 +205,7 @@ func probeRun() error {
 		}
 	}
 	if s == nil || deep != 3 || len(s.objs) < 2 || len(s.live) == 0 ||
-		!strings.HasSuffix(funcName(s.pcs[len(s.pcs)-1].pc), "sharedstack.enter") {
+		rt.FindFunc(s.pcs[len(s.pcs)-1].pc).Entry() != entryPC() {
 		return errors.New("native self-check: unexpected frame shape at a known yield site")
 	}
 	for d := 1; !c.Finished(); d++ {

@@ -428,12 +428,13 @@ func TestNativeHotPathIsInlined(t *testing.T) {
 	require.Nil(t, c.Close())
 }
 
-// run is the bottom frame of every suspended image: a change that makes it
-// bigger (e.g. an inlined call that builds a value in its frame) costs
-// every suspended coroutine those bytes. Its frame, with the return PC
-// into enter, is at most 56 bytes (amd64: the open-coded defer's closure,
-// its pointer and bits, one spill slot, BP and the return PC; arm64 the
-// same in 16-byte units).
+// run is the bottom frame of every coroutine. On amd64 it is the entry
+// frame, rebuilt by every resume, and no part of the image: the image is
+// yieldSwitch's frame and the body's. On arm64 its frame is in every
+// image: a change that makes it bigger (e.g. an inlined call that builds a
+// value in its frame) costs every suspended coroutine those bytes. There
+// it is at most 64 bytes (the open-coded defer's closure, its pointer and
+// bits, the saved LR and frame pointer, in 16-byte units).
 func TestNativeRunFrameIsSmall(t *testing.T) {
 	needNative(t)
 	b := &ownerBody{}
@@ -443,14 +444,66 @@ func TestNativeRunFrameIsSmall(t *testing.T) {
 	require.Equal(t, Yielded, o)
 	defer b.c.Close()
 	s := b.c.n.shape
-	i := slices.IndexFunc(s.pcs, func(p pcAt) bool { return strings.HasSuffix(funcName(p.pc), "sharedstack.run") })
+	var names []string
+	for _, p := range s.pcs {
+		names = append(names, funcName(p.pc))
+	}
+	t.Logf("frames %v, image %d bytes", names, s.size)
+	i := slices.IndexFunc(names, func(n string) bool { return strings.HasSuffix(n, "sharedstack.run") })
 	require.GreaterOrEqual(t, i, 0)
+	if runtime.GOARCH == "amd64" {
+		require.Equal(t, len(s.pcs)-1, i, "run is the entry frame")
+		require.Equal(t, 3, len(s.pcs))
+		assert.True(t, strings.HasSuffix(names[1], "(*ownerBody).Run"))
+		// The image is yieldSwitch's frame (16 bytes of locals, its saved
+		// BP, and the return PC of its call of switchOut at the bottom) and
+		// the body's Run frame, up to run's SP.
+		ys := s.pcs[1].off - s.pcs[0].off
+		assert.Equal(t, uint32(32), ys)
+		assert.Equal(t, uintptr(s.pcs[2].off)+8, s.size, "the image ends at the return PC into run")
+		return
+	}
 	require.Less(t, i+1, len(s.pcs))
 	frame := s.pcs[i+1].off - s.pcs[i].off
 	t.Logf("run's frame: %d bytes", frame)
-	limit := uint32(56)
-	if runtime.GOARCH == "arm64" {
-		limit = 64
+	assert.LessOrEqual(t, frame, uint32(64))
+}
+
+// A coroutine whose image is larger than the free stack of the goroutine
+// that resumes it: the room is checked where the image is copied in, and
+// run grows the stack and continues (makeRoom). Every frame's values
+// survive, on a new goroutine each time (whose stack starts small).
+func TestNativeResumeWithoutRoom(t *testing.T) {
+	needNative(t)
+	var sums []int
+	o := new(funcCoroutine)
+	c := &o.c
+	o.f = func() { sums = append(sums, deepFrames(c, 48)) }
+	c.init(Native, o)
+	before := roomMade.Load()
+	for i := 0; !c.Finished(); i++ {
+		_, p := resumeOn(c, 0)
+		require.Nil(t, p)
+		require.Less(t, i, 10)
 	}
-	assert.LessOrEqual(t, frame, limit)
+	assert.Equal(t, []int{48 * 49 / 2 * 3}, sums)
+	assert.Positive(t, roomMade.Load()-before, "no resume needed room")
+}
+
+// deepFrames recurses depth frames of 1 KB each, yields at the bottom
+// (twice), and returns a sum of what every frame kept.
+//
+//go:noinline
+func deepFrames(c *Coroutine, depth int) int {
+	var pad [128]int
+	for i := range pad {
+		pad[i] = depth
+	}
+	if depth == 0 {
+		c.YieldOrUnwind()
+		c.YieldOrUnwind()
+		return 0
+	}
+	s := deepFrames(c, depth-1)
+	return s + pad[depth%128] + pad[0] + pad[127]
 }

@@ -147,6 +147,40 @@ func uvarint(p []byte) (v uint32, n int) {
 // SPDelta is the pcsp value at pc: how far SP is below the entry SP.
 func (f Func) SPDelta(pc uintptr) (int32, bool) { return f.pcvalue(f.u32(funcPCSP), pc) }
 
+// MaxSPDelta is the largest pcsp value of the function: for a Go function,
+// its frame size once the prologue has run (without the return PC on
+// amd64). ok is false when the table cannot be read.
+func (f Func) MaxSPDelta() (top int32, ok bool) {
+	off := f.u32(funcPCSP)
+	if off == 0 {
+		return 0, false
+	}
+	tab := *(*[]byte)(unsafe.Add(f.fi.datap, modPCTab))
+	if int(off) >= len(tab) {
+		return 0, false
+	}
+	p := tab[off:]
+	val := int32(-1)
+	for first := true; ; first = false {
+		if len(p) == 0 {
+			return 0, false
+		}
+		uv, n := uvarint(p)
+		if uv == 0 && !first {
+			return top, true
+		}
+		val += int32(-(uv & 1) ^ (uv >> 1))
+		top = max(top, val)
+		p = p[n:]
+		if len(p) == 0 {
+			return 0, false
+		}
+		_, m := uvarint(p)
+		p = p[m:]
+	}
+}
+
+
 // PCData is the value of pc-data table i at pc, -1 if there is none.
 func (f Func) PCData(i uint32, pc uintptr) int32 {
 	if i >= f.u32(funcNPCData) {
