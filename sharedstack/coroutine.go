@@ -53,8 +53,6 @@ type Coroutine struct {
 	// assembly and its Go code reach the Coroutine from n at offset 0 (see
 	// coroutineOf).
 	n native
-	// port is the portable engine's state; nil on the native engine.
-	port *portable
 	// bodyTab is the method table (itab) of the Body, whose value is this
 	// Coroutine's owner: a pointer to the object that begins with it (see
 	// Init). The interface's data word is therefore c itself, and is not
@@ -219,7 +217,7 @@ func (c *Coroutine) init(k Kind, body Body) {
 	}
 	c.bodyTab = b.tab
 	if k == Portable {
-		c.port = new(portable)
+		c.n.setPortState(new(portable))
 	}
 }
 
@@ -263,7 +261,7 @@ func badResume(n *native) {
 // portable state.
 func portableResume(n *native) {
 	c := coroutineOf(n)
-	c.port.resume(c)
+	n.portState().resume(c)
 	if n.phase != finished {
 		n.phase = suspended
 	}
@@ -273,7 +271,7 @@ func portableSuspend(n *native) {
 	c := coroutineOf(n)
 	c.body().CheckYield()
 	if !c.n.closing {
-		c.port.suspend(c)
+		c.n.portState().suspend(c)
 		c.body().Resumed()
 	}
 	yieldClosing(n)
@@ -291,10 +289,10 @@ func yieldClosing(n *native) {
 // release frees what the engine held once the body has ended, or when a
 // coroutine that never started is closed.
 func (c *Coroutine) release() {
-	if c.port == nil {
-		c.n.release()
+	if p := c.n.portState(); p != nil {
+		p.release()
 	} else {
-		c.port.release()
+		c.n.release()
 	}
 }
 
@@ -342,7 +340,7 @@ func (c *Coroutine) Close() *Panic {
 		panic("sharedstack: Close of a coroutine that is running")
 	}
 	c.n.closing = true
-	if c.port == nil && c.n.unwinds && c.n.closesWithoutUnwind() {
+	if !c.n.portable && c.n.unwinds && c.n.closesWithoutUnwind() {
 		// Unwinding would run nothing but run's deferred call, and the
 		// yield (YieldOrUnwind) would run no code of the caller's: end the
 		// body here, as run's deferred call would, without restoring the
@@ -362,8 +360,8 @@ func (c *Coroutine) Finished() bool { return c.n.phase == finished }
 // and the engine's saved state.
 func (c *Coroutine) Footprint() int {
 	n := int(unsafe.Sizeof(*c))
-	if c.port != nil {
-		return n + c.port.footprint()
+	if p := c.n.portState(); p != nil {
+		return n + p.footprint()
 	}
 	return n + c.n.footprint()
 }

@@ -123,8 +123,8 @@ func asmFunc(pc uintptr) func(*Coroutine) {
 
 // What only the assembly refers to; this keeps the linters aware that it
 // is used.
-var _, _, _, _, _, _, _, _, _, _, _, _, _, _ = bodyRunSlot, beginBody, switchIn, switchOut, yieldResumed, portableResume,
-	portableSuspend, growStack, badResume, yieldClosing, yieldWhileClosing, runFn, yieldPrepareFn,
+var _, _, _, _, _, _, _, _, _, _, _, _, _, _, _ = ysBPOff, bodyRunSlot, beginBody, switchIn, switchOut, yieldResumed, portableResume,
+	portableSuspend, growRoom, badResume, yieldClosing, yieldWhileClosing, runFn, yieldPrepareFn,
 	stackMargin
 
 // yieldWhileClosing is yieldSwitch's path for a coroutine that is closing
@@ -146,27 +146,31 @@ type native struct {
 	// baseOff is stack.hi - base of the current entry frame (I4: a
 	// distance from the stack top, which the runtime's copier preserves).
 	baseOff uint32
-	// bpOff is yieldSwitch's frame pointer, from the bottom.
-	bpOff uint32
-	// nkeep is the length of the retention list, keepCap its capacity.
-	nkeep, keepCap uint32
+	// nkeep is the length of the retention list (see keep).
+	nkeep uint32
 	// ownerLen is the size of the owner object that begins with the
 	// Coroutine (InitOwned), 0 if none: the owner keeps it reachable, so
 	// pointers into it are not retained.
 	ownerLen uint32
-	// blkSize is the size of the image block at blkPtr.
-	blkSize uint32
-	// The Coroutine's life (see coroutine.go), kept here to fill the word
-	// after the 32-bit fields: with millions of coroutines, a Coroutine of
-	// 104 bytes keeps costack's coroutine state (word-sized values) in the
-	// 160-byte size class (TestStateSizeClass in package costack). Plain fields, not an embedded struct: each level of field
-	// access counts against inlining Resume, which must stay inlined.
+	// The Coroutine's life (see coroutine.go) and two small fields, kept
+	// here to fill the word after the 32-bit fields: with millions of
+	// coroutines, a Coroutine of 88 bytes keeps costack's coroutine state
+	// (word-sized values) in the 144-byte size class (TestStateSizeClass
+	// in package costack). Plain fields, not an embedded struct: each
+	// level of field access counts against inlining Resume, which must
+	// stay inlined.
 	phase   phase
 	closing bool
 	// unwinds: the pending yield was made by YieldOrUnwind, so the engine
 	// itself unwinds the body when it is resumed to be closed.
 	unwinds bool
 	outcome Outcome
+	// portable: the coroutine runs on the portable engine, whose state is
+	// in keep's place (portState). The assembly tests it.
+	portable bool
+	// blkClass is the arena class of the image block at blkPtr (its size
+	// is blockSize(blkClass)).
+	blkClass uint8
 	// oldBottom is where the image's bottom was when it was taken. It is
 	// the coordinate system of the image's own pointers and is used only
 	// to relocate the image, never to reach the live stack (I4).
@@ -183,15 +187,15 @@ type native struct {
 	// aux is, until the body ends, for a coroutine of New (whose engine
 	// frees the image block if it is dropped) the *imageBlock that the
 	// cleanup frees (a separate object, so that the cleanup does not keep
-	// the coroutine reachable; blkPtr and blkSize are a copy of it); once
+	// the coroutine reachable; blkPtr and blkClass are a copy of it); once
 	// the body has ended, the *Panic it ended with, if any. One word
 	// for two things never needed at the same time.
 	aux unsafe.Pointer
-	// keep is the retention list: the first element of an array of
-	// keepCap pointers, nkeep of them set, holding every heap pointer the
-	// GC would find in the image, written while the frames were still on
-	// the stack (I2). A pointer to the first element keeps the whole
-	// array alive.
+	// keep is the retention list: the first element of an array of at
+	// least nkeep pointers, nkeep of them set, holding every heap pointer
+	// the GC would find in the image, written while the frames were still
+	// on the stack (I2). A pointer to the first element keeps the whole
+	// array alive. On the portable engine it is the *portable instead.
 	keep *unsafe.Pointer
 	// defers is the coroutine's pending non-open-coded defer records,
 	// innermost first, detached from g._defer while it is suspended (I5):
@@ -205,6 +209,20 @@ type native struct {
 	defers *deferRef
 }
 
+// portState returns the portable engine's state, or nil on the native
+// engine.
+func (n *native) portState() *portable {
+	if !n.portable {
+		return nil
+	}
+	return (*portable)(unsafe.Pointer(n.keep))
+}
+
+func (n *native) setPortState(p *portable) {
+	n.portable = true
+	n.keep = (*unsafe.Pointer)(unsafe.Pointer(p))
+}
+
 // held returns the cleanup's copy of the image block (see aux), or nil.
 func (n *native) held() *imageBlock {
 	if n.phase == finished {
@@ -214,11 +232,13 @@ func (n *native) held() *imageBlock {
 }
 
 func (n *native) footprint() int {
-	f := int(n.keepCap) * 8
+	f := int(n.nkeep) * 8
 	if n.held() != nil {
 		f += int(unsafe.Sizeof(imageBlock{}))
 	}
-	f += int(n.blkSize)
+	if n.blkPtr != 0 {
+		f += int(blockSize(n.blkClass))
+	}
 	for _, r := range n.detachedDefers() {
 		if r.heap != nil {
 			f += int(unsafe.Sizeof(*r.heap))
@@ -233,7 +253,7 @@ func (n *native) release() {
 	if h := n.held(); h != nil {
 		freeImage(h)
 	} else if n.blkPtr != 0 {
-		arenaFree(imageBlock{n.blkPtr, n.blkSize})
+		arenaFree(imageBlock{n.blkPtr, n.blkClass})
 	}
 	*n = native{ownerLen: n.ownerLen, phase: n.phase, closing: n.closing, unwinds: n.unwinds, outcome: n.outcome, aux: n.aux}
 }
@@ -243,18 +263,22 @@ func (n *native) keepSlice() []unsafe.Pointer {
 	if n.keep == nil {
 		return nil
 	}
-	return unsafe.Slice(n.keep, n.keepCap)
+	return unsafe.Slice(n.keep, n.nkeep)
 }
 
 // makeRoom grows the stack so that the image fits below the caller's frame
 // (run's: see run), with stackMargin to spare.
-func (n *native) makeRoom() {
-	roomMade.Add(1)
-	growStack(int(n.size) + stackMargin)
-}
+func (n *native) makeRoom() { growRoom(int(n.size) + stackMargin) }
 
-// roomMade counts makeRoom calls (tests check that they exercised it).
+// roomMade counts the stack growths made for an image (tests check that
+// they exercised them): makeRoom's, and arm64's enter's.
 var roomMade atomic.Int64
+
+// growRoom is growStack for an image: counted.
+func growRoom(need int) {
+	roomMade.Add(1)
+	growStack(need)
+}
 
 // growStack makes the runtime grow the current goroutine's stack until at
 // least need bytes are free below the caller's frame.
@@ -352,12 +376,12 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 		n.aux = unsafe.Pointer(h)
 		runtime.AddCleanup(c, freeImage, h)
 	}
-	if n.blkSize < uint32(size) || n.blkSize >= 4*uint32(size) && n.blkSize > arenaSmallMax {
+	if blk := blockSize(n.blkClass); n.blkPtr == 0 || blk < size || blk >= 4*size && blk > arenaSmallMax {
 		if n.blkPtr != 0 {
-			arenaFree(imageBlock{n.blkPtr, n.blkSize})
+			arenaFree(imageBlock{n.blkPtr, n.blkClass})
 		}
 		b := arenaAlloc(size)
-		n.blkPtr, n.blkSize = b.ptr, b.size
+		n.blkPtr, n.blkClass = b.ptr, b.class
 		if h := n.held(); h != nil {
 			*h = b
 		}
@@ -373,7 +397,7 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 	if heapFns != nil {
 		k = appendKeep(keep, k, heapFns)
 	}
-	if k < 0 || n.keepCap > 2*uint32(k)+16 {
+	if k < 0 || n.nkeep > 2*uint32(k)+16 {
 		// The full-size list is on this stack when it is small (scanned
 		// with this frame; no garbage left per coroutine), on the heap
 		// otherwise.
@@ -388,9 +412,9 @@ func yieldPrepare(n *native, bottom unsafe.Pointer) {
 		}
 		clear(keep[:n.nkeep])
 		keep = slices.Clone(full[:k:k])
-		n.keep, n.keepCap, n.nkeep = nil, 0, 0
+		n.keep, n.nkeep = nil, 0
 		if k > 0 {
-			n.keep, n.keepCap = &keep[0], uint32(k)
+			n.keep = &keep[0]
 		}
 	} else if uint32(k) < n.nkeep {
 		clear(keep[k:n.nkeep])

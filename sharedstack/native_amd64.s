@@ -54,7 +54,7 @@ TEXT ·enter(SB), NOSPLIT, $16-8
 	// run's argument lives here, in our frame: it must hold n (which is
 	// also the Coroutine, at offset 0) on every resume.
 	MOVQ AX, 0(SP)
-	CMPQ Coroutine_port(AX), $0
+	CMPB native_portable(AX), $0
 	JNE portable
 	MOVQ (TLS), CX
 	MOVQ CX, native_resumer(AX)
@@ -201,8 +201,7 @@ outer:
 	MOVQ BP, (R9)(BX*1)
 run:
 	XORPS X15, X15               // keep the ABIInternal zero register zero
-	MOVL native_bpOff(AX), BX
-	LEAQ (R9)(BX*1), BP          // yieldSwitch's frame pointer
+	LEAQ const_ysBPOff(R9), BP   // yieldSwitch's frame pointer
 	CMPQ native_defers(AX), $0
 	JNE  intoYieldSwitch
 	CMPB native_closing(AX), $0
@@ -239,7 +238,7 @@ TEXT ·YieldOrUnwind(SB), NOSPLIT|NOFRAME, $0-8
 TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
 	NO_LOCAL_POINTERS
 	MOVQ n+0(FP), AX
-	CMPQ Coroutine_port(AX), $0
+	CMPB native_portable(AX), $0
 	JNE portable
 	// Closing already (yielding again after recovering the unwind): do
 	// not suspend.
@@ -308,9 +307,11 @@ TEXT ·switchOut(SB), NOSPLIT|NOFRAME, $0-0
 	CMPQ CX, BX
 	JNE  bad                     // yieldPrepare saw another layout: impossible
 	MOVQ SI, native_oldBottom(AX)
-	MOVQ BP, BX
-	SUBQ SI, BX
-	MOVL BX, native_bpOff(AX)
+	// yieldSwitch's frame pointer is at a fixed place above the bottom
+	// (ysBPOff), where switchIn puts it back.
+	LEAQ const_ysBPOff(SI), BX
+	CMPQ BP, BX
+	JNE  bad
 	MOVQ native_blkPtr(AX), DI // off-heap block: no write barriers, never scanned
 	CMPQ CX, $1024
 	JAE  outRep

@@ -17,8 +17,9 @@ import (
 // suspended. Blocks are multiples of 8 B (an image's size is) up to 1 KB,
 // so that a small image wastes nothing, and powers of two up to 64 KB,
 // carved from 1 MB mappings and recycled through per-class free lists kept
-// in the free blocks themselves; larger images get a mapping of their own,
-// returned to the OS when freed. A block is freed when the coroutine ends
+// in the free blocks themselves; larger images get a mapping of their own
+// (a power of two too: untouched pages cost no memory), returned to the OS
+// when freed. A block's size is its class, one byte in every native. A block is freed when the coroutine ends
 // or its image changes size class, and by a cleanup (runtime.AddCleanup)
 // when a suspended coroutine of New is dropped.
 
@@ -27,11 +28,11 @@ const (
 	arenaSmallMax  = 1 << 10 //
 	arenaMaxShift  = 16      // large classes: 2 KB ... 64 KB
 	arenaChunk     = 1 << 20
-	pageSize       = 4096
 )
 
 // arenaClassOf returns the class index and block size for n bytes
-// (0 < n <= 1<<arenaMaxShift).
+// (0 < n <= 1<<30): the classes of arenaClasses, then those of mappings of
+// their own.
 func arenaClassOf(n uintptr) (int, uintptr) {
 	if n <= arenaSmallMax {
 		size := (n + arenaSmallStep - 1) &^ (arenaSmallStep - 1)
@@ -60,9 +61,19 @@ var (
 // that the cleanup of a dropped coroutine can free it without keeping the
 // coroutine reachable.
 type imageBlock struct {
-	ptr  uintptr
-	size uint32
+	ptr   uintptr
+	class uint8
 }
+
+// blockSize is the size of the blocks of class i (arenaClassOf).
+func blockSize(i uint8) uintptr {
+	if int(i) < arenaSmallMax/arenaSmallStep {
+		return (uintptr(i) + 1) * arenaSmallStep
+	}
+	return 1 << (int(i) - arenaSmallMax/arenaSmallStep + 11)
+}
+
+func (b imageBlock) size() uintptr { return blockSize(b.class) }
 
 func mmap(size uintptr) uintptr {
 	p, _, errno := syscall.Syscall6(syscall.SYS_MMAP, 0, size,
@@ -76,11 +87,10 @@ func mmap(size uintptr) uintptr {
 // arenaAlloc returns a block of at least n bytes.
 func arenaAlloc(n uintptr) imageBlock {
 	arenaBlocks.Add(1)
-	if n > 1<<arenaMaxShift {
-		size := (n + pageSize - 1) &^ (pageSize - 1)
-		return imageBlock{mmap(size), uint32(size)}
-	}
 	i, size := arenaClassOf(n)
+	if i >= len(arenaClasses) {
+		return imageBlock{mmap(size), uint8(i)}
+	}
 	c := &arenaClasses[i]
 	c.mu.Lock()
 	p := c.free
@@ -95,20 +105,19 @@ func arenaAlloc(n uintptr) imageBlock {
 		c.next += size
 	}
 	c.mu.Unlock()
-	return imageBlock{p, uint32(size)}
+	return imageBlock{p, uint8(i)}
 }
 
 // arenaFree returns a block from arenaAlloc.
 func arenaFree(b imageBlock) {
 	arenaBlocks.Add(-1)
-	if b.size > 1<<arenaMaxShift {
-		if _, _, errno := syscall.Syscall(syscall.SYS_MUNMAP, b.ptr, uintptr(b.size), 0); errno != 0 {
+	if int(b.class) >= len(arenaClasses) {
+		if _, _, errno := syscall.Syscall(syscall.SYS_MUNMAP, b.ptr, b.size(), 0); errno != 0 {
 			panic("costack: cannot unmap a coroutine image: " + errno.Error())
 		}
 		return
 	}
-	i, _ := arenaClassOf(uintptr(b.size))
-	c := &arenaClasses[i]
+	c := &arenaClasses[b.class]
 	c.mu.Lock()
 	*(*uintptr)(unsafe.Add(nil, b.ptr)) = c.free
 	c.free = b.ptr
@@ -126,5 +135,5 @@ func freeImage(b *imageBlock) {
 
 // arenaBytes returns the block as a byte slice (for tests).
 func (b *imageBlock) bytes() []byte {
-	return unsafe.Slice((*byte)(unsafe.Add(nil, b.ptr)), b.size)
+	return unsafe.Slice((*byte)(unsafe.Add(nil, b.ptr)), b.size())
 }

@@ -38,6 +38,9 @@ const (
 	// yieldSwitch's own PC is in its ysPCSlot.
 	firstPCOff = 8 + ysPCSlot
 	firstSP    = 8
+	// ysBPOff is yieldSwitch's frame pointer relative to the bottom: the
+	// bottom is the slot it points at.
+	ysBPOff = 0
 	// base is enter's frame pointer (its SP-8, where enter's prologue saved
 	// its caller's frame pointer: that word stays out of the image), so
 	// the entry frame's SP is base+8 and the outermost coroutine frame's

@@ -67,7 +67,7 @@ again:
 	// the call of run (also the LR run saves).
 	ADR	returned, R1
 	MOVD	R1, const_enterContSlot(RSP)
-	MOVD	Coroutine_port(R0), R1
+	MOVBU	native_portable(R0), R1
 	CBNZ	R1, portable
 	MOVD	g, native_resumer(R0)
 	SUB	$8, RSP, R4                  // R4 = base (= R29)
@@ -111,11 +111,11 @@ resume:
 	UNDEF
 
 noroom:
-	// growStack(size+stackMargin) through its ABI0 wrapper: the argument
+	// growRoom(size+stackMargin) through its ABI0 wrapper: the argument
 	// at 8(RSP), the result at 16(RSP); both slots are rewritten at again.
 	ADD	$const_stackMargin, R2, R2
 	MOVD	R2, 8(RSP)
-	BL	·growStack(SB)
+	BL	·growRoom(SB)
 	B	again
 
 portable:
@@ -194,8 +194,7 @@ run:
 	// records and handles closing. (amd64 finishes yieldSwitch's return
 	// here when there is nothing to do; on arm64 the return is predicted
 	// from the link register, so there is less to gain.)
-	MOVWU	native_bpOff(R0), R5
-	ADD	R5, R9, R29                  // yieldSwitch's frame pointer
+	ADD	$const_ysBPOff, R9, R29      // yieldSwitch's frame pointer
 	MOVD	const_ysPCSlot+8(R9), R30    // yieldSwitch's PC after its BL of switchOut
 	ADD	$8, R9, R5
 	MOVD	R5, RSP                      // yieldSwitch's RSP
@@ -219,7 +218,7 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $32-8
 	ADR	resumed, R1
 	MOVD	R1, const_ysPCSlot(RSP)
 	MOVD	n+0(FP), R0
-	MOVD	Coroutine_port(R0), R1
+	MOVBU	native_portable(R0), R1
 	CBNZ	R1, portable
 	// Closing already (yielding again after recovering the unwind): do
 	// not suspend.
@@ -286,8 +285,11 @@ TEXT ·switchOut(SB), NOSPLIT|NOFRAME, $0-0
 	CMP	R5, R4
 	BNE	bad                          // yieldPrepare saw another layout: impossible
 	MOVD	R3, native_oldBottom(R0)
-	SUB	R3, R29, R5
-	MOVW	R5, native_bpOff(R0)
+	// yieldSwitch's frame pointer is at a fixed place above the bottom
+	// (ysBPOff), where switchIn puts it back.
+	ADD	$const_ysBPOff, R3, R5
+	CMP	R29, R5
+	BNE	bad
 	MOVD	native_blkPtr(R0), R6 // off-heap block: no write barriers, never scanned
 outLoop32:
 	CMP	$32, R4

@@ -14,8 +14,14 @@ type native struct {
 	closing  bool
 	unwinds  bool
 	outcome  Outcome
+	portable bool // always: every coroutine is portable
 	aux      unsafe.Pointer // the *Panic the body ended with
+	port     *portable
 }
+
+func (n *native) portState() *portable { return n.port }
+
+func (n *native) setPortState(p *portable) { n.portable, n.port = true, p }
 
 func (*native) release()                  {}
 func (*native) footprint() int            { return 0 }

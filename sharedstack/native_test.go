@@ -163,14 +163,17 @@ func TestNativeYieldWalkWhileStackMoves(t *testing.T) {
 }
 
 func TestNativeArenaClasses(t *testing.T) {
-	for _, n := range []uintptr{1, 31, 32, 33, 272, 1023, 1024, 1025, 2048, 2049, 40000, 65536, 65537, 300000} {
+	for _, n := range []uintptr{1, 31, 32, 33, 272, 1023, 1024, 1025, 2048, 2049, 40000, 65536, 65537, 300000, 1<<20 + 8} {
 		b := arenaAlloc(n)
-		require.GreaterOrEqual(t, uintptr(b.size), n)
+		require.GreaterOrEqual(t, b.size(), n)
+		i, size := arenaClassOf(n)
+		require.Equal(t, size, b.size())
+		require.Equal(t, i, int(b.class))
+		require.LessOrEqual(t, b.size(), max(2*n, 32))
 		if n <= 65536 {
-			i, size := arenaClassOf(n)
-			require.Equal(t, size, uintptr(b.size))
 			require.Less(t, i, len(arenaClasses))
-			require.LessOrEqual(t, uintptr(b.size), max(2*n, 32))
+		} else {
+			require.GreaterOrEqual(t, i, len(arenaClasses))
 		}
 		mem := b.bytes()
 		for i := range mem {
