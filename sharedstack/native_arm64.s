@@ -112,7 +112,7 @@ resume:
 
 noroom:
 	// growRoom(size+stackMargin) through its ABI0 wrapper: the argument
-	// at 8(RSP), the result at 16(RSP); both slots are rewritten at again.
+	// at 8(RSP), rewritten at again.
 	ADD	$const_stackMargin, R2, R2
 	MOVD	R2, 8(RSP)
 	BL	·growRoom(SB)
