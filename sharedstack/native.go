@@ -85,6 +85,13 @@ func startBodyPC() uintptr
 func yieldSwitchPC() uintptr
 func callerFP() uintptr
 
+// stackAddr returns the address dist bytes below the current goroutine's
+// stack top, as a pointer: a local holding it is adjusted by the runtime
+// when the stack moves, as a stack address must be. (unsafe.Add(nil, x) is
+// not: the compiler does not keep a value derived from nil as a pointer,
+// and the runtime's copier left such a bottom in the old stack.)
+func stackAddr(dist uintptr) unsafe.Pointer
+
 // Go functions the assembly calls at their register-ABI entries: a func
 // value holds that entry (calling by symbol from assembly goes through an
 // ABI0 wrapper, which would be one more frame).
@@ -292,17 +299,22 @@ func growStack(need int) byte {
 	return pad[need&1023]
 }
 
-// yieldPrepare runs on the coroutine's stack, called by yieldSwitch with
-// bottom = the address of the return PC that the CALL of switchOut will
-// push. It refuses what it cannot prove safe (I5, I6), finds the shape of
-// the frames in [bottom, base), sizes the buffers and fills the retention
-// list. bottom is an unsafe.Pointer into this stack, so the runtime adjusts
-// it if the stack moves during the calls below; every other position is an
-// offset from it.
-func yieldPrepare(n *native, bottom unsafe.Pointer) {
+// yieldPrepare runs on the coroutine's stack, called by yieldSwitch, which
+// leaves in n.oldBottom (free until switchOut sets it) where the image's
+// bottom is: the address of the return PC that its CALL of switchOut will
+// push, as a distance from the stack top (I4: the stack may move at any
+// call, this prologue included, and the runtime's copier keeps that
+// distance). One argument rather than two keeps yieldSwitch's frame, which
+// is in every image, a word smaller. It refuses what it cannot prove safe
+// (I5, I6), finds the shape of the frames in [bottom, base), sizes the
+// buffers and fills the retention list. bottom is an unsafe.Pointer into
+// this stack, so the runtime adjusts it if the stack moves during the
+// calls below; every other position is an offset from it.
+func yieldPrepare(n *native) {
 	c := coroutineOf(n)
 	c.body().CheckYield()
 	gp := rt.GetG()
+	bottom := stackAddr(n.oldBottom)
 	if uintptr(unsafe.Pointer(gp)) != n.resumer {
 		panic("costack: Yield called from a goroutine other than the one running the coroutine")
 	}
@@ -533,20 +545,23 @@ func detachDefers(gp *rt.G, bottom unsafe.Pointer, refs []deferRef) {
 // yieldResumed runs on the coroutine's stack, called by yieldSwitch after
 // switchIn has restored and relocated the image, only when records were
 // detached, before any code of the coroutine runs. bottom is the image's
-// new bottom (an unsafe.Pointer into this stack), gp the goroutine now
-// running the coroutine, possibly another one. It relinks the detached
+// new bottom, gp the goroutine now running the coroutine, possibly another
+// one. It relinks the detached
 // records in front of gp's current chain, innermost first, with sp back in
 // stack coordinates: the same frame-relative position, moved by the
 // relocation delta, so deferreturn, panics, Goexit and Close find them at
 // their frames (I5). From here on the records are on the chain and the
 // runtime's copier adjusts them. Nothing here calls a function that could
 // move the stack (GetG is a leaf) between reading bottom and linking.
-func yieldResumed(n *native, bottom unsafe.Pointer) {
+func yieldResumed(n *native) {
 	refs := n.detachedDefers()
 	if refs == nil {
 		return
 	}
 	gp := rt.GetG()
+	// The image's bottom, from base and size, both distances from the
+	// stack top (I4).
+	bottom := stackAddr(uintptr(n.baseOff) + uintptr(n.size))
 	at := uintptr(bottom)
 	if disableDeferReloc {
 		at = n.oldBottom // the negative control: sp not relocated

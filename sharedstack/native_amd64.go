@@ -33,8 +33,8 @@ const (
 	firstPCOff = 0
 	firstSP    = 8
 	// ysBPOff is yieldSwitch's frame pointer relative to the bottom: its
-	// $16 of locals above the return PC of its call of switchOut.
-	ysBPOff = 24
+	// $8 of locals above the return PC of its call of switchOut.
+	ysBPOff = 16
 	// entrySP is the entry frame's SP relative to base: the entry frame is
 	// run's, and base is its SP where it calls the body (into).
 	entrySP = 0

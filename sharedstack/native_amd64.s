@@ -38,7 +38,7 @@
 //	run's frame            rebuilt by every resume; 0(SP) = c at base
 //	return PC into run     at base-8   <- image top
 //	Body.Run ... the body's frames (Yielder.Yield inlined)
-//	yieldSwitch frame      32 bytes
+//	yieldSwitch frame      24 bytes
 //	return PC of the call to switchOut <- image bottom (SP in switchOut)
 
 // func enter(n *native)
@@ -235,7 +235,7 @@ TEXT ·YieldOrUnwind(SB), NOSPLIT|NOFRAME, $0-8
 	JMP  ·yieldSwitch(SB)
 
 // func yieldSwitch(n *native)
-TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
+TEXT ·yieldSwitch(SB), NOSPLIT, $8-8
 	NO_LOCAL_POINTERS
 	MOVQ n+0(FP), AX
 	CMPB native_portable(AX), $0
@@ -244,16 +244,19 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
 	// not suspend.
 	CMPB native_closing(AX), $0
 	JNE alreadyClosing
-	// yieldPrepare(n, bottom) walks the frames [bottom, base) with the
-	// stack maps and fills the retention list while they are still on the
-	// stack (I2). It is Go code: the stack may move under it, but the
-	// frame layout relative to the stack top does not. It is called at its
-	// register-ABI entry (see enter): AX = n, BX = bottom, with their
-	// spill slots at 0(SP) and 8(SP).
-	LEAQ -8(SP), BX              // the image bottom: where CALL pushes its PC
-	MOVQ AX, 0(SP)
-	MOVQ BX, 8(SP)
+	// yieldPrepare(n) walks the frames [bottom, base) with the stack maps
+	// and fills the retention list while they are still on the stack (I2).
+	// It is Go code: the stack may move under it, but the frame layout
+	// relative to the stack top does not. bottom (where the CALL of
+	// switchOut pushes its PC) goes in n.oldBottom as a distance from the
+	// stack top. It is called at its register-ABI entry (see enter): AX =
+	// n, with its spill slot at 0(SP).
 	MOVQ (TLS), R14
+	MOVQ const_gStackHi(R14), BX
+	LEAQ -8(SP), CX
+	SUBQ CX, BX
+	MOVQ BX, native_oldBottom(AX)
+	MOVQ AX, 0(SP)
 	XORPS X15, X15
 	MOVQ ·yieldPrepareFn(SB), DX
 	CALL (DX)
@@ -267,8 +270,6 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
 	CMPQ native_defers(AX), $0
 	JEQ  resumed
 	MOVQ AX, 0(SP)
-	LEAQ -8(SP), BX              // the image bottom, as above
-	MOVQ BX, 8(SP)
 	CALL ·yieldResumed(SB)
 	MOVQ n+0(FP), AX
 resumed:
@@ -377,6 +378,14 @@ TEXT ·enterPC(SB), NOSPLIT, $0-8
 TEXT ·yieldSwitchPC(SB), NOSPLIT, $0-8
 	LEAQ ·yieldSwitch(SB), AX
 	MOVQ AX, ret+0(FP)
+	RET
+
+// func stackAddr(dist uintptr) unsafe.Pointer
+TEXT ·stackAddr(SB), NOSPLIT, $0-16
+	MOVQ (TLS), CX
+	MOVQ const_gStackHi(CX), AX
+	SUBQ dist+0(FP), AX
+	MOVQ AX, ret+8(FP)
 	RET
 
 // func callerFP() uintptr

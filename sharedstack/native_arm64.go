@@ -23,7 +23,7 @@ const (
 	// holds the PC after its call of switchOut, where switchIn continues.
 	// On arm64 a call leaves its return PC in LR, not in memory, so
 	// yieldSwitch stores it itself, before yieldPrepare walks the frames.
-	ysPCSlot = 32
+	ysPCSlot = 16
 )
 
 // The frame layout on arm64 (usesLR), for the walk in buildShape

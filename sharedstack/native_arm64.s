@@ -43,7 +43,7 @@
 //	enter's caller's FP    at base (saved by enter's prologue; not imaged)
 //	run                    top word of its frame = base-8 <- image top
 //	... Body.Run ... the body's frames (Yielder.Yield inlined)
-//	yieldSwitch frame      48 bytes; 32(RSP) = PC after its BL of switchOut
+//	yieldSwitch frame      32 bytes; 16(RSP) = PC after its BL of switchOut
 //	suspend's FP           at yieldSwitch's RSP-8  <- image bottom
 
 // func enter(n *native)
@@ -211,7 +211,7 @@ TEXT ·YieldOrUnwind(SB), NOSPLIT|NOFRAME, $0-8
 	B	·yieldSwitch(SB)
 
 // func yieldSwitch(n *native)
-TEXT ·yieldSwitch(SB), NOSPLIT, $32-8
+TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
 	NO_LOCAL_POINTERS
 	// The PC this frame continues at after the switch, where the walk and
 	// switchIn find it (a BL leaves it only in LR).
@@ -224,15 +224,18 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $32-8
 	// not suspend.
 	MOVBU	native_closing(R0), R1
 	CBNZ	R1, alreadyClosing
-	// yieldPrepare(n, bottom) walks the frames [bottom, base) with the
-	// stack maps and fills the retention list while they are still on the
-	// stack (I2). It is Go code: the stack may move under it, but the frame
-	// layout relative to the stack top does not. It is called at its
-	// register-ABI entry (see enter): R0 = n, R1 = bottom (our saved-FP
-	// slot), with their spill slots at 8(RSP) and 16(RSP).
+	// yieldPrepare(n) walks the frames [bottom, base) with the stack maps
+	// and fills the retention list while they are still on the stack (I2).
+	// It is Go code: the stack may move under it, but the frame layout
+	// relative to the stack top does not. bottom (our saved-FP slot) goes
+	// in n.oldBottom as a distance from the stack top. It is called at its
+	// register-ABI entry (see enter): R0 = n, with its spill slot at
+	// 8(RSP).
+	MOVD	const_gStackHi(g), R2
 	SUB	$8, RSP, R1
+	SUB	R1, R2, R2
+	MOVD	R2, native_oldBottom(R0)
 	MOVD	R0, 8(RSP)
-	MOVD	R1, 16(RSP)
 	MOVD	·yieldPrepareFn(SB), R26
 	MOVD	0(R26), R2
 	CALL	(R2)
@@ -247,8 +250,6 @@ resumed:
 	MOVD	native_defers(R0), R1
 	CBZ	R1, nodefers
 	MOVD	R0, 8(RSP)
-	SUB	$8, RSP, R1                  // the image bottom, as above
-	MOVD	R1, 16(RSP)
 	BL	·yieldResumed(SB)
 	MOVD	n+0(FP), R0
 nodefers:
@@ -335,6 +336,14 @@ TEXT ·beginBody(SB), NOSPLIT|NOFRAME, $0-0
 TEXT ·startBodyPC(SB), NOSPLIT, $0-8
 	MOVD	$·beginBody(SB), R0
 	MOVD	R0, ret+0(FP)
+	RET
+
+// func stackAddr(dist uintptr) unsafe.Pointer
+TEXT ·stackAddr(SB), NOSPLIT, $0-16
+	MOVD	const_gStackHi(g), R0
+	MOVD	dist+0(FP), R1
+	SUB	R1, R0, R0
+	MOVD	R0, ret+8(FP)
 	RET
 
 // func enterPC() uintptr

@@ -37,7 +37,7 @@ func TestNativeARM64SwitchFlags(t *testing.T) {
 
 // TestNativeARM64FrameSizes: after the prologue, enter's and yieldSwitch's
 // pcsp values are their declared locals + 8 (saved LR) rounded up with the
-// frame-pointer word to a multiple of 16 ($16 -> 32, $32 -> 48), and the
+// frame-pointer word to a multiple of 16 ($16 -> 32), and the
 // slots the assembly reserves lie inside the declared locals, below the
 // top word (the caller's saved frame pointer).
 func TestNativeARM64FrameSizes(t *testing.T) {
@@ -45,7 +45,7 @@ func TestNativeARM64FrameSizes(t *testing.T) {
 		pc   uintptr
 		size int32
 		slot int32
-	}{{enterPC(), 32, enterContSlot}, {yieldSwitchPC(), 48, ysPCSlot}} {
+	}{{enterPC(), 32, enterContSlot}, {yieldSwitchPC(), 32, ysPCSlot}} {
 		f := rt.FindFunc(c.pc)
 		// The prologue is 3 instructions (MOVD.W R30; MOVD R29; SUB $8,
 		// RSP, R29): from the fourth on, the frame is open.

@@ -458,11 +458,11 @@ func TestNativeRunFrameIsSmall(t *testing.T) {
 		require.Equal(t, len(s.pcs)-1, i, "run is the entry frame")
 		require.Equal(t, 3, len(s.pcs))
 		assert.True(t, strings.HasSuffix(names[1], "(*ownerBody).Run"))
-		// The image is yieldSwitch's frame (16 bytes of locals, its saved
+		// The image is yieldSwitch's frame (8 bytes of locals, its saved
 		// BP, and the return PC of its call of switchOut at the bottom) and
 		// the body's Run frame, up to run's SP.
 		ys := s.pcs[1].off - s.pcs[0].off
-		assert.Equal(t, uint32(32), ys)
+		assert.Equal(t, uint32(24), ys)
 		assert.Equal(t, uintptr(s.pcs[2].off)+8, s.size, "the image ends at the return PC into run")
 		return
 	}
