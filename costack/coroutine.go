@@ -84,6 +84,10 @@ type core struct {
 // Started implements sharedstack.Body for every body.
 func (c *core) Started() { c.BodyStarted() }
 
+// Resumed implements sharedstack.Body: nothing to do (the engine checks
+// which goroutine may yield).
+func (c *core) Resumed() {}
+
 // Ended implements sharedstack.Body for every body: it runs on the
 // goroutine that ran the body last, however the body ended (returned,
 // panicked, closed, or runtime.Goexit, which never returns to resume), and
@@ -108,11 +112,13 @@ type Coroutine[In, Out any] struct {
 // state is everything a coroutine's body may reach. The handle (Coroutine)
 // stays outside it, so that a handle dropped while its coroutine is
 // suspended can be noticed and the coroutine closed.
+//
+// The body function is not a field: the engine keeps it until the body
+// starts (sharedstack.Coroutine.SetBodyArg), a word less per coroutine.
 type state[In, Out any] struct {
 	core
-	in   In
-	out  Out
-	body func(y *Yielder[In, Out], in In) Out
+	in  In
+	out Out
 }
 
 // Yielder is the coroutine's side of the conversation: its body calls Yield
@@ -136,18 +142,20 @@ func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, 
 	if body == nil {
 		panic("costack: New with a nil body")
 	}
-	s := &state[In, Out]{body: body}
+	s := new(state[In, Out])
 	s.co.InitOwned(s, unsafe.Sizeof(*s))
+	s.co.SetBodyArg(*(*unsafe.Pointer)(unsafe.Pointer(&body)))
 	return handle(s)
 }
 
 // newOn is New on a given engine, for tests that compare the engines in one
 // process.
 func newOn[In, Out any](k sharedstack.Kind, body func(y *Yielder[In, Out], in In) Out) (*Coroutine[In, Out], error) {
-	s := &state[In, Out]{body: body}
+	s := new(state[In, Out])
 	if err := s.co.InitOn(k, s, unsafe.Sizeof(*s)); err != nil {
 		return nil, err
 	}
+	s.co.SetBodyArg(*(*unsafe.Pointer)(unsafe.Pointer(&body)))
 	return handle(s), nil
 }
 
@@ -195,7 +203,10 @@ func closeDropped(c *core) {
 // call, which keeps it small in every suspended image: the engine calls
 // Ended however the body ends.
 func (s *state[In, Out]) Run() {
-	s.out = s.body((*Yielder[In, Out])(s), s.in)
+	// The body function, where New left it (sharedstack.SetBodyArg): read
+	// in place, as a method call would keep Run from being inlined.
+	body := *(*func(y *Yielder[In, Out], in In) Out)(unsafe.Add(unsafe.Pointer(s), sharedstack.BodyArgOffset))
+	s.out = body((*Yielder[In, Out])(s), s.in)
 }
 
 // Resume runs the coroutine until its body yields or ends. The first

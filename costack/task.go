@@ -119,9 +119,7 @@ func (b *taskBody) Ended() { b.c.Ended() }
 
 // suspend gives control back to the worker running the task.
 func (t *Task) suspend() {
-	closing := t.c.co.Yield()
-	t.c.Resumed()
-	if closing {
+	if t.c.co.Yield() {
 		t.c.co.Unwind()
 	}
 }
@@ -155,9 +153,7 @@ func (t *Task) Wait(waiter Waiter) {
 	// the engine): endWait runs on both ways out, return and unwind.
 	if t.state.CompareAndSwap(stateArming, stateWaiting) || t.flags.has(flagCancelled) {
 		// A cancelled task is closed by its worker as soon as it suspends.
-		closing := t.c.co.Yield()
-		t.c.Resumed()
-		if closing {
+		if t.c.co.Yield() {
 			t.endWait(gen)
 			t.c.co.Unwind()
 		}

@@ -221,6 +221,30 @@ func (c *Coroutine) init(k Kind, body Body) {
 	}
 }
 
+// msgOtherGoroutine is the panic of a yield on another goroutine than the
+// one running the body (both engines check it).
+const msgOtherGoroutine = "costack: Yield from another goroutine than the one running the coroutine's body"
+
+// SetBodyArg keeps p in c for its owner until the body has ended (BodyArg
+// points at it): a word the owner need not keep itself, in each of
+// millions of coroutines (package costack keeps its body function here).
+// Only for a coroutine of InitOwned, before its first Resume.
+func (c *Coroutine) SetBodyArg(p unsafe.Pointer) {
+	if c.n.ownerLen == 0 || c.n.phase != fresh {
+		panic("sharedstack: SetBodyArg on a coroutine that is not owned, or not fresh")
+	}
+	c.n.aux = p
+}
+
+// BodyArg returns what SetBodyArg kept, while the body has not ended.
+func (c *Coroutine) BodyArg() unsafe.Pointer { return c.n.aux }
+
+// BodyArgOffset is where in a Coroutine the word of SetBodyArg is: an owner
+// whose generic code must stay small (package costack's Run, which must be
+// inlined into its instantiation wrapper, where no method of this package
+// is) reads it there without a call.
+const BodyArgOffset = unsafe.Offsetof(Coroutine{}.n) + unsafe.Offsetof(Coroutine{}.n.aux)
+
 // errUnwind is the value Yield panics with to unwind a coroutine that is
 // being closed. The bottom frame (run) recovers it; a body that recovers it
 // itself and yields again is unwound again.
@@ -351,6 +375,16 @@ func (c *Coroutine) Close() *Panic {
 	}
 	_, p := c.Resume()
 	return p
+}
+
+// ImageSize reports the size in bytes of a suspended coroutine's saved
+// frames (its image) on the native engine; 0 on the portable engine, or
+// before the first yield.
+func (c *Coroutine) ImageSize() int {
+	if c.n.portable {
+		return 0
+	}
+	return int(c.n.size)
 }
 
 // Finished reports whether the body has ended.

@@ -191,12 +191,13 @@ type native struct {
 	// blkPtr is the image block, outside the Go heap: an image is never
 	// scanned (I2); its pointers are kept alive by keep.
 	blkPtr uintptr
-	// aux is, until the body ends, for a coroutine of New (whose engine
-	// frees the image block if it is dropped) the *imageBlock that the
-	// cleanup frees (a separate object, so that the cleanup does not keep
-	// the coroutine reachable; blkPtr and blkClass are a copy of it); once
-	// the body has ended, the *Panic it ended with, if any. One word
-	// for two things never needed at the same time.
+	// aux is, until the body ends, for a coroutine of New or Init (whose
+	// engine frees the image block if it is dropped) the *imageBlock that
+	// the cleanup frees (a separate object, so that the cleanup does not
+	// keep the coroutine reachable; blkPtr and blkClass are a copy of it),
+	// and for a coroutine of InitOwned its owner's body argument
+	// (SetBodyArg); once the body has ended, the *Panic it ended with, if
+	// any. One word for things never needed at the same time.
 	aux unsafe.Pointer
 	// keep is the retention list: the first element of an array of at
 	// least nkeep pointers, nkeep of them set, holding every heap pointer
@@ -232,7 +233,7 @@ func (n *native) setPortState(p *portable) {
 
 // held returns the cleanup's copy of the image block (see aux), or nil.
 func (n *native) held() *imageBlock {
-	if n.phase == finished {
+	if n.phase == finished || n.ownerLen != 0 {
 		return nil
 	}
 	return (*imageBlock)(n.aux)
@@ -316,7 +317,7 @@ func yieldPrepare(n *native) {
 	gp := rt.GetG()
 	bottom := stackAddr(n.oldBottom)
 	if uintptr(unsafe.Pointer(gp)) != n.resumer {
-		panic("costack: Yield called from a goroutine other than the one running the coroutine")
+		panic(msgOtherGoroutine)
 	}
 	if n.phase != active {
 		panic("costack: Yield of a coroutine that is not running")

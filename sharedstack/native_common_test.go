@@ -4,6 +4,8 @@ package sharedstack
 // -race (where only the portable engine exists).
 
 import (
+	"unsafe"
+
 	"runtime"
 	"strings"
 	"sync"
@@ -403,6 +405,32 @@ func TestInitWantsTheOwnerAsBody(t *testing.T) {
 			assert.Equal(t, 1, b.ran)
 			require.Nil(t, b.c.Close())
 			assert.True(t, b.c.Finished())
+		})
+	}
+}
+
+// An owner's body argument is kept by the engine from before the first
+// resume until the body ends, where BodyArgOffset says; SetBodyArg refuses
+// a coroutine that is not owned or not fresh.
+func TestBodyArg(t *testing.T) {
+	for _, k := range kinds() {
+		t.Run(k.String(), func(t *testing.T) {
+			arg := new(int)
+			b := &ownerBody{}
+			require.NoError(t, b.c.InitOn(k, b, unsafe.Sizeof(*b)))
+			b.c.SetBodyArg(unsafe.Pointer(arg))
+			assert.Equal(t, unsafe.Pointer(arg), b.c.BodyArg())
+			assert.Equal(t, unsafe.Pointer(arg), *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(&b.c), BodyArgOffset)))
+			o, p := b.c.Resume()
+			require.Nil(t, p)
+			require.Equal(t, Yielded, o)
+			assert.Equal(t, unsafe.Pointer(arg), b.c.BodyArg(), "kept while the body runs")
+			assert.Panics(t, func() { b.c.SetBodyArg(nil) }, "not fresh")
+			require.Nil(t, b.c.Close())
+
+			var stray ownerBody
+			require.NoError(t, stray.c.InitOn(k, &stray, 0))
+			assert.Panics(t, func() { stray.c.SetBodyArg(nil) }, "not owned")
 		})
 	}
 }

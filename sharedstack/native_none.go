@@ -14,7 +14,7 @@ type native struct {
 	closing  bool
 	unwinds  bool
 	outcome  Outcome
-	portable bool // always: every coroutine is portable
+	portable bool           // always: every coroutine is portable
 	aux      unsafe.Pointer // the *Panic the body ended with
 	port     *portable
 }

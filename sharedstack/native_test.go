@@ -272,7 +272,7 @@ func TestNativeYieldFromAnotherGoroutineIsRefused(t *testing.T) {
 	o, p := c.Resume()
 	require.Nil(t, p)
 	require.Equal(t, Returned, o)
-	assert.Contains(t, got, "other than the one running the coroutine")
+	assert.Contains(t, got, "another goroutine than the one running")
 }
 
 // endedBody is a Body that records its end; it owns its Coroutine.

@@ -3,6 +3,8 @@ package sharedstack
 import (
 	"iter"
 	"unsafe"
+
+	"github.com/costack-dev/costack/internal/gls"
 )
 
 // portable runs a coroutine on the runtime's coroutine switch, through
@@ -12,6 +14,8 @@ import (
 type portable struct {
 	next  func() (struct{}, bool)
 	yield func(struct{}) bool
+	// bodyG is the body's goroutine (gls.ID), the only one that may yield.
+	bodyG uintptr
 }
 
 func (p *portable) resume(c *Coroutine) {
@@ -21,6 +25,7 @@ func (p *portable) resume(c *Coroutine) {
 		// next was never created.
 		p.next, _ = iter.Pull(func(yield func(struct{}) bool) {
 			p.yield = yield
+			p.bodyG = gls.ID()
 			run(c)
 		})
 	}
@@ -32,6 +37,9 @@ func (p *portable) resume(c *Coroutine) {
 func (p *portable) suspend(c *Coroutine) {
 	if c.n.phase != active {
 		panic("costack: Yield of a coroutine that is not running")
+	}
+	if gls.ID() != p.bodyG {
+		panic(msgOtherGoroutine)
 	}
 	// yield returns false only after stop, which this engine never calls.
 	p.yield(struct{}{})

@@ -180,7 +180,6 @@ func (f Func) MaxSPDelta() (top int32, ok bool) {
 	}
 }
 
-
 // PCData is the value of pc-data table i at pc, -1 if there is none.
 func (f Func) PCData(i uint32, pc uintptr) int32 {
 	if i >= f.u32(funcNPCData) {

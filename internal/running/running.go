@@ -24,11 +24,10 @@ type Co struct {
 	noYield int32
 	// parent is the coroutine that resumed this one, and resumer the cell
 	// of the goroutine that did, while this one is on the stack (between
-	// Enter and Exit).
+	// Enter and Exit). Which goroutine runs the body is the engine's
+	// business: each refuses a yield from another one.
 	parent  *Co
 	resumer *goroutine
-	// bodyG is the goroutine the body runs on while it is on the stack.
-	bodyG uintptr
 }
 
 type goroutine struct {
@@ -53,9 +52,6 @@ func (c *Co) Enter() {
 		parent.Status = Normal
 	}
 	c.parent, c.resumer = parent, g
-	// The body runs on this goroutine, unless the engine says otherwise
-	// (the portable engine calls BodyStarted and Resumed on the body's).
-	c.bodyG = gls.ID()
 	c.Status = Running
 	g.current.store(c)
 }
@@ -70,7 +66,6 @@ func (c *Co) Exit(status uint8) {
 		c.parent.Status = Running
 	}
 	c.parent, c.resumer = nil, nil
-	c.bodyG = 0
 	c.Status = status
 }
 
@@ -80,10 +75,7 @@ func (c *Co) Entered() bool { return c.resumer != nil }
 // BodyStarted is called by the body's bottom frame, on the goroutine that
 // runs the body. On the native engine that is the resumer, already marked
 // by Enter; on the portable engine it is the coroutine's own goroutine.
-func (c *Co) BodyStarted() {
-	goroutines.Get().current.store(c)
-	c.bodyG = gls.ID()
-}
+func (c *Co) BodyStarted() { goroutines.Get().current.store(c) }
 
 // BodyEnded is called when the body's bottom frame ends, on the goroutine
 // that ran the body last (it may not be the one that started it).
@@ -93,13 +85,9 @@ func (c *Co) BodyEnded() {
 	}
 }
 
-// Resumed is called after a suspended body continues, on the goroutine
-// that runs it.
-func (c *Co) Resumed() { c.bodyG = gls.ID() }
-
 // CheckYield panics unless c may yield now: it must be running (not
-// resuming another coroutine), on the goroutine that runs its body, and not
-// inside a no-yield call.
+// resuming another coroutine) and not inside a no-yield call. (That it is
+// on the goroutine that runs its body, the engine checks next.)
 func (c *Co) CheckYield() {
 	switch {
 	case c.Status == Normal:
@@ -108,8 +96,6 @@ func (c *Co) CheckYield() {
 		panic("costack: Yield of a suspended coroutine: a Yielder must not be kept past its body")
 	case c.Status == Dead:
 		panic("costack: Yield of a dead coroutine: a Yielder must not be kept past its body")
-	case gls.ID() != c.bodyG:
-		panic("costack: Yield from another goroutine than the one running the coroutine's body")
 	case c.noYield != 0:
 		panic("costack: Yield inside interop.Call: code run by interop.Call must not yield")
 	}
