@@ -3,12 +3,14 @@
 // The native engine on linux (amd64, arm64), Go 1.26 and 1.27.
 //
 // A coroutine's frames are ordinary frames on the stack of the goroutine
-// that resumes it, chained below an assembly entry frame (enter). On Yield
-// the frames [bottom, base) are described with the runtime's own stack maps
-// (a shape, cached per chain of return PCs), the heap pointers the GC would
-// find in them are copied into a retention list, and the bytes are saved in
-// a noscan image; on Resume the image is copied back below the current entry
-// frame and relocated exactly as the runtime's stack copier would.
+// that resumes it, chained below an entry frame: run's on amd64 (rebuilt
+// by every resume, called by the assembly's enter), enter's on arm64. On
+// Yield the frames [bottom, base) are described with the runtime's own
+// stack maps (a shape, cached per chain of return PCs), the heap pointers
+// the GC would find in them are copied into a retention list, and the
+// bytes are saved in a noscan image; on Resume the image is copied back
+// below the current entry frame and relocated exactly as the runtime's
+// stack copier would.
 //
 // Where each invariant of DESIGN.md is kept:
 //
@@ -22,7 +24,10 @@
 //	I3 relocation      buildShape (reloc list = the copier's slots, deduped)
 //	                   + switchIn (range-checked add, outermost BP patched).
 //	I4 no stack        native.baseOff is a distance from stack.hi; the walk
-//	   addresses       holds bottom as an unsafe.Pointer and offsets only.
+//	   addresses       holds bottom as an unsafe.Pointer (stackAddr) and
+//	                   offsets only; the room for an image is checked in
+//	                   the NOSPLIT code that copies it (switchIn on amd64,
+//	                   enter on arm64), as no check holds past a safe point.
 //	I5 runtime links   yieldPrepare refuses g._panic in the region; the
 //	                   coroutine's defer records (a prefix of g._defer:
 //	                   heap ones, and stack-allocated ones in its frames)
