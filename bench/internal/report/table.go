@@ -91,9 +91,10 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintln(w, "(more is better) above 1x means more instances fit.")
 	fmt.Fprintln(w, "round trip: one resume + the yield that ends it, body yielding that many calls deep. 64 in turn: 64 instances")
 	fmt.Fprintf(w, "(yielding %d calls deep) resumed one after the other from the same place (control), or each resume from\n", workload.RelocDepth)
-	fmt.Fprintln(w, "another goroutine / call depth than the last, which makes the native engine relocate. RSS = resident-set growth")
-	fmt.Fprintln(w, "(includes off-heap memory) per suspended instance; Footprint = costack's own accounting; Go heap+stack =")
-	fmt.Fprintln(w, "runtime.MemStats HeapAlloc+StackInuse growth. tick: every entity resumed once per tick.")
+	fmt.Fprintln(w, "another goroutine / call depth than the last, which makes the native engine relocate. Memory, tick and capacity:")
+	fmt.Fprintln(w, "every instance runs a game entity (three float locals, one integration step per resume, yielding one call below")
+	fmt.Fprintln(w, "its body). RSS = resident-set growth (includes off-heap memory) per suspended instance; Footprint = costack's own")
+	fmt.Fprintln(w, "accounting; Go heap+stack = runtime.MemStats HeapAlloc+StackInuse growth. tick: every entity resumed once per tick.")
 	if r.Stat == StatBest {
 		fmt.Fprintln(w, "Times are the fastest timed run of each cell (-best); -json has the medians too.")
 	} else {

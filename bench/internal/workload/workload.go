@@ -77,8 +77,9 @@ func (l *chunks[T]) reserve(n int) {
 }
 
 // Population is a set of suspended instances of one implementation, all
-// running the entity body: a loop that yields once per resume, one call
-// below the body.
+// running the game-entity body (entity.go): a loop with a few float locals
+// that integrates one step and yields once per resume, one call below the
+// body.
 type Population interface {
 	// Len is the number of live instances.
 	Len() int
@@ -135,50 +136,6 @@ func newCo(depth int) *co {
 	})
 }
 
-type costackPop struct{ l chunks[*co] }
-
-func (p *costackPop) Len() int      { return p.l.n }
-func (p *costackPop) Reserve(n int) { p.l.reserve(n) }
-func (p *costackPop) Add(n int) {
-	for range n {
-		c := newCo(1)
-		mustResume(c)
-		p.l.add(c)
-	}
-}
-
-func (p *costackPop) Tick() {
-	for _, ch := range p.l.c {
-		for _, c := range ch {
-			_, _, err := c.Resume(1)
-			if err != nil {
-				panic(err)
-			}
-		}
-	}
-}
-
-func (p *costackPop) Footprint() int64 {
-	var n int64
-	for _, ch := range p.l.c {
-		for _, c := range ch {
-			n += int64(c.Footprint())
-		}
-	}
-	return n
-}
-
-func (p *costackPop) Close() {
-	for _, ch := range p.l.c {
-		for _, c := range ch {
-			if err := c.Close(); err != nil {
-				panic(err)
-			}
-		}
-	}
-	p.l = chunks[*co]{}
-}
-
 func mustResume(c *co) {
 	if _, _, err := c.Resume(1); err != nil {
 		panic(err)
@@ -205,37 +162,6 @@ type pull struct {
 func newPull(depth int) pull {
 	next, stop := iter.Pull(func(yield func(int) bool) { pullDeep(yield, depth) })
 	return pull{next, stop}
-}
-
-type pullPop struct{ l chunks[pull] }
-
-func (p *pullPop) Len() int      { return p.l.n }
-func (p *pullPop) Reserve(n int) { p.l.reserve(n) }
-func (p *pullPop) Add(n int) {
-	for range n {
-		it := newPull(1)
-		it.next()
-		p.l.add(it)
-	}
-}
-
-func (p *pullPop) Tick() {
-	for _, ch := range p.l.c {
-		for _, it := range ch {
-			it.next()
-		}
-	}
-}
-
-func (p *pullPop) Footprint() int64 { return -1 }
-
-func (p *pullPop) Close() {
-	for _, ch := range p.l.c {
-		for _, it := range ch {
-			it.stop()
-		}
-	}
-	p.l = chunks[pull]{}
 }
 
 // --- goroutines and channels ---
@@ -276,37 +202,6 @@ func (g gor) resume() int {
 func (g gor) close() {
 	close(g.in)
 	<-g.out
-}
-
-type chanPop struct{ l chunks[gor] }
-
-func (p *chanPop) Len() int      { return p.l.n }
-func (p *chanPop) Reserve(n int) { p.l.reserve(n) }
-func (p *chanPop) Add(n int) {
-	for range n {
-		g := newGor(1)
-		g.resume()
-		p.l.add(g)
-	}
-}
-
-func (p *chanPop) Tick() {
-	for _, ch := range p.l.c {
-		for _, g := range ch {
-			g.resume()
-		}
-	}
-}
-
-func (p *chanPop) Footprint() int64 { return -1 }
-
-func (p *chanPop) Close() {
-	for _, ch := range p.l.c {
-		for _, g := range ch {
-			g.close()
-		}
-	}
-	p.l = chunks[gor]{}
 }
 
 // --- timed operations ---
