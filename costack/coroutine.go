@@ -123,11 +123,13 @@ type state[In, Out any] struct {
 
 // Yielder is the coroutine's side of the conversation: its body calls Yield
 // to pass a value out and wait for the next Resume.
-//
-// A *Yielder is the coroutine's state under another name (a body gets its
-// state as a *Yielder), so that the state holds no pointer to itself: a
-// word less in each of millions of coroutines.
-type Yielder[In, Out any] state[In, Out]
+type Yielder[In, Out any] struct {
+	// s is the coroutine's state: a coroutine's state is allocated as its
+	// Yielder (New), so that the state needs no pointer to itself to hand
+	// its body a Yielder, a word less in each of millions of coroutines.
+	// A named field: none of the state's methods is the Yielder's.
+	s state[In, Out]
+}
 
 // New returns a suspended coroutine running body. Nothing runs until the
 // first Resume, whose argument becomes the body's in.
@@ -142,7 +144,7 @@ func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, 
 	if body == nil {
 		panic("costack: New with a nil body")
 	}
-	s := new(state[In, Out])
+	s := &new(Yielder[In, Out]).s
 	s.co.InitOwned(s, unsafe.Sizeof(*s))
 	s.co.SetBodyArg(*(*unsafe.Pointer)(unsafe.Pointer(&body)))
 	return handle(s)
@@ -151,7 +153,7 @@ func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, 
 // newOn is New on a given engine, for tests that compare the engines in one
 // process.
 func newOn[In, Out any](k sharedstack.Kind, body func(y *Yielder[In, Out], in In) Out) (*Coroutine[In, Out], error) {
-	s := new(state[In, Out])
+	s := &new(Yielder[In, Out]).s
 	if err := s.co.InitOn(k, s, unsafe.Sizeof(*s)); err != nil {
 		return nil, err
 	}
@@ -206,7 +208,8 @@ func (s *state[In, Out]) Run() {
 	// The body function, where New left it (sharedstack.SetBodyArg): read
 	// in place, as a method call would keep Run from being inlined.
 	body := *(*func(y *Yielder[In, Out], in In) Out)(unsafe.Add(unsafe.Pointer(s), sharedstack.BodyArgOffset))
-	s.out = body((*Yielder[In, Out])(s), s.in)
+	// s is the first field of its Yielder (New).
+	s.out = body((*Yielder[In, Out])(unsafe.Pointer(s)), s.in)
 }
 
 // Resume runs the coroutine until its body yields or ends. The first
@@ -297,7 +300,7 @@ func panicError(p *sharedstack.Panic) error {
 // rules (core.CheckYield, through sharedstack.Body) and unwinds a closed
 // body itself, so no frame of this package sits in a suspended image.
 func (y *Yielder[In, Out]) Yield(out Out) In {
-	s := (*state[In, Out])(y)
+	s := &y.s
 	s.out = out
 	// The function, not the method: see its doc.
 	sharedstack.YieldOrUnwind(&s.co)

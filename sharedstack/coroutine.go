@@ -226,7 +226,7 @@ func (c *Coroutine) init(k Kind, body Body) {
 const msgOtherGoroutine = "costack: Yield from another goroutine than the one running the coroutine's body"
 
 // SetBodyArg keeps p in c for its owner until the body has ended (BodyArg
-// points at it): a word the owner need not keep itself, in each of
+// returns it): a word the owner need not keep itself, in each of
 // millions of coroutines (package costack keeps its body function here).
 // Only for a coroutine of InitOwned, before its first Resume.
 func (c *Coroutine) SetBodyArg(p unsafe.Pointer) {
