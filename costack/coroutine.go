@@ -124,12 +124,21 @@ type state[In, Out any] struct {
 // Yielder is the coroutine's side of the conversation: its body calls Yield
 // to pass a value out and wait for the next Resume.
 type Yielder[In, Out any] struct {
+	_ noCopy
 	// s is the coroutine's state: a coroutine's state is allocated as its
 	// Yielder (New), so that the state needs no pointer to itself to hand
 	// its body a Yielder, a word less in each of millions of coroutines.
 	// A named field: none of the state's methods is the Yielder's.
 	s state[In, Out]
 }
+
+// noCopy makes go vet's copylocks check report a copied Yielder: a copy is
+// a copy of the coroutine's state, through which Yield panics. Zero size,
+// first: the state stays at the Yielder's address.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
 
 // New returns a suspended coroutine running body. Nothing runs until the
 // first Resume, whose argument becomes the body's in.

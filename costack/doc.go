@@ -37,8 +37,9 @@
 //   - Yield through the Yielder of a coroutine that is resuming another one
 //     (from that other coroutine's body): panic "Yield of a coroutine that is
 //     resuming another coroutine".
-//   - Yield from another goroutine than the one running the body: panic
-//     "Yield from another goroutine" (on that goroutine).
+//   - Yield from another goroutine than the one running the body, or
+//     through a copy of the Yielder (go vet's copylocks check reports
+//     copies): panic "Yield from another goroutine" (on that goroutine).
 //   - Yield inside interop.Call: panic "Yield inside interop.Call".
 //   - New with a nil body: panic.
 //   - runtime.Goexit in a body is not misuse: the coroutine is dead, the

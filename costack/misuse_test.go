@@ -536,3 +536,30 @@ func TestMisuseZeroYielder(t *testing.T) {
 	msg = recovered(func() { new(Yielder[string, []byte]).Yield(nil) })
 	assert.Contains(t, msg, "never set up")
 }
+
+// A copy of a Yielder is a copy of the coroutine's state: a Yield through
+// it panics (on the native engine it would otherwise save the image into
+// the original's block), and the coroutine itself goes on. The copy is made
+// with reflect, as go vet reports a plain one.
+func TestMisuseCopiedYielder(t *testing.T) {
+	for _, k := range misuseEngines() {
+		t.Run(k.String(), func(t *testing.T) {
+			var msg string
+			c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int {
+				cp := new(Yielder[int, int])
+				reflect.ValueOf(cp).Elem().Set(reflect.ValueOf(y).Elem())
+				msg = recovered(func() { cp.Yield(1) })
+				return y.Yield(in+1) + 1
+			})
+			out, done, err := c.Resume(1)
+			require.NoError(t, err)
+			assert.False(t, done)
+			assert.Equal(t, 2, out)
+			assert.Contains(t, msg, msgYieldGoroutine)
+			out, done, err = c.Resume(10)
+			require.NoError(t, err)
+			assert.True(t, done)
+			assert.Equal(t, 11, out)
+		})
+	}
+}

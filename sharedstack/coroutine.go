@@ -223,7 +223,7 @@ func (c *Coroutine) init(k Kind, body Body) {
 
 // msgOtherGoroutine is the panic of a yield on another goroutine than the
 // one running the body (both engines check it).
-const msgOtherGoroutine = "costack: Yield from another goroutine than the one running the coroutine's body"
+const msgOtherGoroutine = "costack: Yield from another goroutine than the one running the coroutine's body, or through a copy of its Yielder"
 
 // SetBodyArg keeps p in c for its owner until the body has ended (BodyArg
 // returns it): a word the owner need not keep itself, in each of

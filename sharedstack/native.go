@@ -187,8 +187,12 @@ type native struct {
 	// the coordinate system of the image's own pointers and is used only
 	// to relocate the image, never to reach the live stack (I4).
 	oldBottom uintptr
-	// resumer is the g that runs the coroutine (set by enter). A uintptr,
-	// written by assembly without a write barrier: it is only compared.
+	// resumer is the g that runs the coroutine, xor this native's own
+	// address (set by enter): a yield must come from that goroutine and
+	// through this very native, not a copy of the object that holds it
+	// (say, a copied costack.Yielder: the copy would take the image into
+	// the same block). A uintptr, written by assembly without a write
+	// barrier: it is only compared.
 	resumer uintptr
 	// shape describes the frames in the image; shared by every coroutine
 	// suspended at the same site.
@@ -321,7 +325,7 @@ func yieldPrepare(n *native) {
 	c.body().CheckYield()
 	gp := rt.GetG()
 	bottom := stackAddr(n.oldBottom)
-	if uintptr(unsafe.Pointer(gp)) != n.resumer {
+	if uintptr(unsafe.Pointer(gp))^uintptr(unsafe.Pointer(n)) != n.resumer {
 		panic(msgOtherGoroutine)
 	}
 	if n.phase != active {

@@ -57,7 +57,9 @@ TEXT ·enter(SB), NOSPLIT, $16-8
 	CMPB native_portable(AX), $0
 	JNE portable
 	MOVQ (TLS), CX
-	MOVQ CX, native_resumer(AX)
+	MOVQ CX, BX
+	XORQ AX, BX                  // g ^ n: see native.resumer
+	MOVQ BX, native_resumer(AX)
 	// run(c) at its register-ABI entry, through a func value: calling it
 	// by symbol from assembly would go through an ABI0 wrapper, one more
 	// frame. The register ABI wants g in R14 and X15 zero; AX = n is c (n

@@ -69,7 +69,8 @@ again:
 	MOVD	R1, const_enterContSlot(RSP)
 	MOVBU	native_portable(R0), R1
 	CBNZ	R1, portable
-	MOVD	g, native_resumer(R0)
+	EOR	R0, g, R1                    // g ^ n: see native.resumer
+	MOVD	R1, native_resumer(R0)
 	SUB	$8, RSP, R4                  // R4 = base (= R29)
 	MOVWU	native_size(R0), R2
 	CBNZ	R2, resume

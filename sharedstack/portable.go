@@ -14,8 +14,10 @@ import (
 type portable struct {
 	next  func() (struct{}, bool)
 	yield func(struct{}) bool
-	// bodyG is the body's goroutine (gls.ID), the only one that may yield.
+	// bodyG is the body's goroutine (gls.ID), the only one that may yield,
+	// and co the coroutine, the only one that may (not a copy of it).
 	bodyG uintptr
+	co    *Coroutine
 }
 
 func (p *portable) resume(c *Coroutine) {
@@ -25,7 +27,7 @@ func (p *portable) resume(c *Coroutine) {
 		// next was never created.
 		p.next, _ = iter.Pull(func(yield func(struct{}) bool) {
 			p.yield = yield
-			p.bodyG = gls.ID()
+			p.bodyG, p.co = gls.ID(), c
 			run(c)
 		})
 	}
@@ -38,7 +40,7 @@ func (p *portable) suspend(c *Coroutine) {
 	if c.n.phase != active {
 		panic("costack: Yield of a coroutine that is not running")
 	}
-	if gls.ID() != p.bodyG {
+	if gls.ID() != p.bodyG || c != p.co {
 		panic(msgOtherGoroutine)
 	}
 	// yield returns false only after stop, which this engine never calls.
@@ -59,5 +61,5 @@ func (p *portable) footprint() int {
 }
 
 func (p *portable) release() {
-	p.next, p.yield = nil, nil
+	p.next, p.yield, p.co = nil, nil, nil
 }
