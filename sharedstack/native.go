@@ -158,7 +158,7 @@ type native struct {
 	// baseOff is stack.hi - base of the current entry frame (I4: a
 	// distance from the stack top, which the runtime's copier preserves).
 	baseOff uint32
-	// nkeep is the length of the retention list (see keep).
+	// nkeep is the length of the retention list's array (see keep).
 	nkeep uint32
 	// ownerLen is the size of the owner object that begins with the
 	// Coroutine (InitOwned), 0 if none: the owner keeps it reachable, so
@@ -208,11 +208,11 @@ type native struct {
 	// (SetBodyArg); once the body has ended, the *Panic it ended with, if
 	// any. One word for things never needed at the same time.
 	aux unsafe.Pointer
-	// keep is the retention list: the first element of an array of at
-	// least nkeep pointers, nkeep of them set, holding every heap pointer
-	// the GC would find in the image, written while the frames were still
-	// on the stack (I2). A pointer to the first element keeps the whole
-	// array alive. On the portable engine it is the *portable instead.
+	// keep is the retention list: the first element of an array of nkeep
+	// pointers, holding every heap pointer the GC would find in the image
+	// (nil after them), written while the frames were still on the stack
+	// (I2). A pointer to the first element keeps the whole array alive. On
+	// the portable engine it is the *portable instead.
 	keep *unsafe.Pointer
 	// defers is the coroutine's pending non-open-coded defer records,
 	// innermost first, detached from g._defer while it is suspended (I5):
@@ -432,16 +432,17 @@ func yieldPrepare(n *native) {
 		if heapFns != nil {
 			k = appendKeep(full, k, heapFns)
 		}
-		clear(keep[:n.nkeep])
+		clear(keep)
 		keep = slices.Clone(full[:k:k])
-		n.keep, n.nkeep = nil, 0
+		n.keep, n.nkeep = nil, uint32(k)
 		if k > 0 {
 			n.keep = &keep[0]
 		}
-	} else if uint32(k) < n.nkeep {
-		clear(keep[k:n.nkeep])
+	} else {
+		// Reused: it keeps its length, an array at most about twice what
+		// it holds (the test above), nil after the pointers.
+		clear(keep[k:])
 	}
-	n.nkeep = uint32(k)
 	n.size = uint32(size)
 	// Last, with nothing that can panic or move the stack after it: a
 	// panic past this point would lose the detached records.

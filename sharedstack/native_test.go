@@ -3,6 +3,8 @@
 package sharedstack
 
 import (
+	"unsafe"
+
 	"os"
 	"reflect"
 	"runtime"
@@ -509,4 +511,52 @@ func deepFrames(c *Coroutine, depth int) int {
 	}
 	s := deepFrames(c, depth-1)
 	return s + pad[depth%128] + pad[0] + pad[127]
+}
+
+// The retention list is sized to what it holds: when a coroutine holds
+// fewer heap pointers at each yield, the array is replaced once it is more
+// than about twice as long as needed, even when it shrinks a little at a
+// time (its length is kept with it, not forgotten at a reuse).
+func TestNativeRetentionListShrinks(t *testing.T) {
+	needNative(t)
+	held := []int{64, 40, 20, 5, 0}
+	var c *Coroutine
+	c, err := NewOn(Native, func() { holdPointers(c, held) })
+	require.NoError(t, err)
+	var first *unsafe.Pointer
+	var firstLen uint32
+	for i := range held {
+		o, p := c.Resume()
+		require.Nil(t, p)
+		require.Equal(t, Yielded, o)
+		if i == 0 {
+			first, firstLen = c.n.keep, c.n.nkeep
+			require.GreaterOrEqual(t, firstLen, uint32(held[0]))
+		}
+	}
+	assert.NotEqual(t, first, c.n.keep, "the first, longest array is still held")
+	// What the frames hold besides the 64 (the body's closure, its
+	// arguments) is a few pointers: the last array is far shorter.
+	assert.Less(t, c.n.nkeep, firstLen/2)
+	require.Nil(t, c.Close())
+}
+
+// holdPointers yields once per element of held, holding that many heap
+// pointers in its frame at each yield.
+//
+//go:noinline
+func holdPointers(c *Coroutine, held []int) {
+	var ptrs [64]*int
+	for i := range ptrs {
+		ptrs[i] = new(int)
+	}
+	for _, n := range held {
+		for i := n; i < len(ptrs); i++ {
+			ptrs[i] = nil
+		}
+		c.YieldOrUnwind()
+		for _, p := range ptrs[:n] {
+			*p++
+		}
+	}
 }
