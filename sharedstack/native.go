@@ -286,6 +286,14 @@ func (n *native) keepSlice() []unsafe.Pointer {
 	return unsafe.Slice(n.keep, n.nkeep)
 }
 
+// flags are the native flags of a coroutine suspended with this shape.
+func (s *shape) flags() uint8 {
+	if s.openDefers {
+		return flagOpenDefers
+	}
+	return 0
+}
+
 // closesWithoutUnwind reports whether the suspended coroutine has nothing
 // to run when closed: no deferred call can be pending in its frames (no
 // function with open-coded defers, no detached defer records).
@@ -429,8 +437,8 @@ func yieldPrepare(n *native) {
 	c.body().CheckYield()
 	gp := rt.GetG()
 	bottom := yieldBottom()
-	if rt.FindFunc(*(*uintptr)(unsafe.Add(bottom, firstPCOff))).Entry() != yieldSwitchPC() {
-		panic("costack: native engine invariant broken (please report): yieldPrepare did not find yieldSwitch's frame")
+	if pc := *(*uintptr)(unsafe.Add(bottom, firstPCOff)); pc != ysPrepareRet.Load() {
+		checkYieldBottom(pc)
 	}
 	if uintptr(unsafe.Pointer(gp))^uintptr(unsafe.Pointer(n)) != n.resumer {
 		panic(msgOtherGoroutine)
@@ -452,6 +460,37 @@ func yieldPrepare(n *native) {
 	if uintptr(gp.Panic)-uintptr(bottom) < size {
 		panic(msgPanicking)
 	}
+	// The fast path: the chain the coroutine's last yield had (its shape),
+	// the same size (its block fits), no defer record pending anywhere on
+	// the goroutine, a retention list that fits as it is. Its cost is the
+	// return PCs compared, the live slots classified: nothing else may go
+	// here.
+	if gp.Defer == nil && uintptr(n.size) == size {
+		s := n.shape
+		if s == nil || s.size != size || !s.matches(bottom) {
+			s = lookupShape(bottom, size) // another chain of the same size: many sites
+		}
+		if s != nil {
+			ctx := retention{gp: gp, owner: uintptr(unsafe.Pointer(n)), ownerLen: uintptr(n.ownerLen)}
+			keep := n.keepSlice()
+			if k := s.retain(bottom, keep, &ctx); k >= 0 && n.nkeep <= 4*uint32(k)+32 {
+				clear(keep[k:])
+				if n.shape != s {
+					n.shape = s
+					n.flags = s.flags()
+				}
+				return
+			}
+		}
+	}
+	yieldFull(n, gp, bottom, size)
+}
+
+// yieldFull is yieldPrepare's general path: every yield whose chain is not
+// the one the coroutine's last yield had, or with defer records pending,
+// or whose image or retention list changes size.
+func yieldFull(n *native, gp *rt.G, bottom unsafe.Pointer, size uintptr) {
+	c := coroutineOf(n)
 	// The coroutine's defer records: checked now, detached last. records
 	// is how many there are, stackRecs the offsets of the stack-allocated
 	// ones (roots for retention: the GC reaches them through g._defer, not
@@ -466,30 +505,66 @@ func yieldPrepare(n *native) {
 		refs = make([]deferRef, records)
 	}
 
-	// The frames: the coroutine's own shape if the chain is the one it
-	// had, else a cached one, else a walk (which may give the chain a
-	// shape, if it recurs).
+	// The frames: the coroutine's own trail if it can be continued (a
+	// recursive generator: only the frames that changed are walked and
+	// retained), the coroutine's shape if the chain is the one it had,
+	// else a cached one, else a walk (which may give the chain a shape, if
+	// it recurs, or the coroutine a trail).
+	owner, ownerLen := uintptr(unsafe.Pointer(n)), uintptr(n.ownerLen)
+	keep := n.keepSlice()
+	ctx := &retention{gp, owner, ownerLen, nil}
 	s := n.shape
-	if s == nil || s.size != size || !s.matches(bottom) {
-		s = lookupShape(bottom, size)
+	var tr *trail
+	k := -1 // the retention list's count, once filled
+	if s != nil && s.trail != nil {
+		tr, s = s.trail, nil
+		if len(stackRecs) == 0 && n.blkPtr != 0 && len(keep) > 0 {
+			kk, why, ok := tr.resume(bottom, size, unsafe.Add(nil, n.blkPtr), keep, ctx)
+			if why != "" {
+				panic(why)
+			}
+			if ok {
+				k = kk
+			}
+		}
 	}
 	var ch *chain
-	if s == nil {
-		ch = getChain()
-		if why := ch.walk(bottom, size, 0); why != "" {
-			panic(why)
+	if k < 0 {
+		if s == nil || s.size != size || !s.matches(bottom) {
+			s = lookupShape(bottom, size)
 		}
-		ch.collectObjects(size)
-		s = admitShape(ch, bottom, size)
+		if s == nil {
+			ch = getChain()
+			if why := ch.walk(bottom, size, 0); why != "" {
+				panic(why)
+			}
+			ch.collectObjects(size)
+			s = admitShape(ch, bottom, size)
+		}
 	}
-	if n.shape != s {
+	// A walked chain left without a shape is trailed, if it can be (no
+	// stack object, no stack-allocated defer record).
+	trailed := k >= 0 || s == nil && len(ch.objs) == 0 && len(stackRecs) == 0
+	switch {
+	case trailed:
+		if tr == nil {
+			tr = new(trail)
+		}
+		if n.shape == nil || n.shape.trail != tr {
+			n.shape = &shape{trail: tr}
+		}
+	case n.shape != s:
 		n.shape = s
+	}
+	if !trailed {
+		tr = nil
 	}
 	openDefers := false
 	var objs []chainObj
-	if s != nil {
+	switch {
+	case s != nil:
 		openDefers, objs = s.openDefers, s.objs
-	} else {
+	case ch != nil:
 		openDefers, objs = ch.openDefers, ch.objs
 	}
 
@@ -497,8 +572,8 @@ func yieldPrepare(n *native) {
 	// (the runtime reaches it through g._defer, so the compiler records
 	// none): neither relocation nor retention sees its fields. Its fn is
 	// a closure on the heap (retained here, with the rest) or in the region
-	// (a stack object: a root for retention; relocated by relocateDefers);
-	// its link and sp are rebuilt on resume. A record overlapping a stack
+	// (a stack object: a root for retention; kept as an offset while
+	// suspended); its link and sp are rebuilt on resume. A record overlapping a stack
 	// object would be relocated twice: refused. (This is the rare path:
 	// the slices are allocated only for it, and each value is classified
 	// in the expression that reads it.)
@@ -540,30 +615,34 @@ func yieldPrepare(n *native) {
 	// bound (most slots hold nil, stack addresses or pointers into the
 	// owner): retention reports a list too short, and only then is one of
 	// the bound's size filled and an exact copy kept.
-	owner, ownerLen := uintptr(unsafe.Pointer(n)), uintptr(n.ownerLen)
-	keep := n.keepSlice()
-	ctx := &retention{gp, owner, ownerLen, roots}
-	fr := yieldFrames{s, ch, size, heapFns}
-	k := fr.retain(bottom, keep, ctx)
+	ctx.roots = roots
+	fr := yieldFrames{s, ch, tr, size, heapFns}
+	if k < 0 {
+		k = fr.retain(bottom, keep, ctx)
+	}
 	if k < 0 || n.nkeep > 4*uint32(k)+32 {
 		// The full-size list is on this stack when it is small (scanned
 		// with this frame; no garbage left per coroutine), on the heap
-		// otherwise.
+		// otherwise. A list too long is only copied.
 		var buf [16]unsafe.Pointer
-		full := buf[:]
-		if bound := fr.bound(); bound > len(buf) {
-			full = make([]unsafe.Pointer, bound)
-		}
-		k = fr.retain(bottom, full, ctx)
+		full := keep
 		if k < 0 {
-			panic("costack: native engine retention list overflow (please report)")
+			full = buf[:]
+			if bound := fr.bound(); bound > len(buf) {
+				full = make([]unsafe.Pointer, bound)
+			}
+			k = fr.retain(bottom, full, ctx)
+			if k < 0 {
+				panic("costack: native engine retention list overflow (please report)")
+			}
 		}
 		// A quarter more than needed, so that a coroutine whose count
 		// varies a little from yield to yield (a recursive generator)
 		// does not allocate at every one.
+		exact := make([]unsafe.Pointer, k+k/4)
+		copy(exact, full[:k])
 		clear(keep)
-		keep = make([]unsafe.Pointer, k+k/4)
-		copy(keep, full[:k])
+		keep = exact
 		n.keep, n.nkeep = nil, uint32(len(keep))
 		if len(keep) > 0 {
 			n.keep = &keep[0]
@@ -576,10 +655,13 @@ func yieldPrepare(n *native) {
 	if ch != nil {
 		putChain(ch)
 	}
+	if tr != nil {
+		openDefers = tr.openDefers()
+	}
 	n.size = uint32(size)
 	n.flags = 0
 	if openDefers {
-		n.flags |= flagOpenDefers
+		n.flags = flagOpenDefers
 	}
 	// Last, with nothing that can panic or move the stack after it: a
 	// panic past this point would lose the detached records.
@@ -592,7 +674,7 @@ func yieldPrepare(n *native) {
 			staleDefers.at[n] = uintptr(bottom)
 			staleDefers.Unlock()
 		}
-		detachDefers(gp, bottom, refs)
+		detachDefers(gp, bottom, size, refs)
 		refs[len(refs)-1].last = true
 		n.defers = &refs[0]
 	}
@@ -604,17 +686,21 @@ func yieldPrepare(n *native) {
 type yieldFrames struct {
 	s       *shape
 	ch      *chain
+	tr      *trail // the walked chain is to be trailed
 	size    uintptr
 	heapFns []unsafe.Pointer
 }
 
 // retain fills keep (see retention) and returns the count, or -1 when keep
-// is too short.
+// is too short. A trail is made anew.
 func (y *yieldFrames) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, ctx *retention) int {
 	var k int
-	if y.s != nil {
+	switch {
+	case y.s != nil:
 		k = y.s.retain(bottom, keep, ctx)
-	} else {
+	case y.tr != nil:
+		k = newTrail(y.tr, y.ch, bottom, y.size, keep, ctx)
+	default:
 		k = y.ch.retain(bottom, y.size, keep, ctx)
 	}
 	return appendKeep(keep, k, y.heapFns)
@@ -626,6 +712,22 @@ func (y *yieldFrames) bound() int {
 		return y.s.maxKeep + len(y.heapFns)
 	}
 	return y.ch.ptrs + y.ch.objPtrs + len(y.heapFns)
+}
+
+// ysPrepareRet is the PC that the slot at firstPCOff of a yield's bottom
+// holds while yieldPrepare runs (amd64: its return address in yieldSwitch;
+// arm64: yieldSwitch's continuation, which it stores there), once
+// checkYieldBottom has checked it.
+var ysPrepareRet atomic.Uintptr
+
+// checkYieldBottom checks, the first time (and for any other value), that
+// yieldPrepare found yieldSwitch's frame where yieldBottom says: the slot
+// holds a PC of yieldSwitch.
+func checkYieldBottom(pc uintptr) {
+	if rt.FindFunc(pc).Entry() != yieldSwitchPC() {
+		panic("costack: native engine invariant broken (please report): yieldPrepare did not find yieldSwitch's frame")
+	}
+	ysPrepareRet.Store(pc)
 }
 
 // maxImage is the largest image the engine saves: sizes and offsets are

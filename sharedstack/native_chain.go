@@ -20,7 +20,8 @@ type chain struct {
 	// hash identifies the chain: its size and every return PC.
 	hash uint64
 	// ptrs and objPtrs count the live slots and the objects' pointer
-	// words inside the image: the most a retention list can need.
+	// words of the frames (a few of the outermost frame's may lie outside
+	// the image): the most a retention list can need.
 	ptrs, objPtrs int
 	nobjs         int
 	openDefers    bool
@@ -59,8 +60,9 @@ func putChain(c *chain) {
 	if cap(c.frames) > 4096 || cap(c.objs) > 4096 || cap(c.slots) > 1<<16 {
 		return
 	}
-	clear(c.frames[:cap(c.frames)])
-	clear(c.objs[:cap(c.objs)])
+	// The frames' and objects' pointers are to cache entries, and kept
+	// only until the next use overwrites them: a replaced entry lives on
+	// at most that long.
 	*c = chain{frames: c.frames[:0], objs: c.objs[:0], marked: c.marked[:0], scanned: c.scanned[:0], slots: c.slots[:0]}
 	chainPool.Put(c)
 }
@@ -84,66 +86,70 @@ func putChain(c *chain) {
 // else is an offset from it, and each saved frame pointer is compared with
 // coord in the expression that loads it (I4).
 func (c *chain) walk(mem unsafe.Pointer, size, skew uintptr) string {
-	word := func(off uintptr) uintptr { return *(*uintptr)(unsafe.Add(mem, off)) }
-	// fpAt is a saved frame pointer as an offset from the image bottom,
-	// loaded and converted with no call in between.
-	fpAt := func(slot int64) uintptr { return word(uintptr(slot)) - (uintptr(mem) + skew) }
-	c.frames = c.frames[:0]
-	c.ptrs, c.objPtrs, c.nobjs, c.openDefers = 0, 0, 0, false
-	c.hash = chainHash(0, uintptr(size))
+	frames := c.frames[:0]
+	h := chainHash(0, size)
+	ptrs, nobjs, objPtrs, openDefers := 0, 0, 0, false
 	off, sp := uintptr(firstPCOff), uintptr(firstSP)
-	var last *frameInfo
+	// A recursion alternates between few return PCs: the last two frames'
+	// facts are kept at hand.
+	last, prev := &noFrame, &noFrame
 	prevFP := int64(-1) // offset of the previous frame's saved FP slot
 	for {
 		if off+8 > size {
+			c.frames = frames
 			return "costack: native engine lost the frame chain (please report)"
 		}
-		pc := word(off)
+		pc := *(*uintptr)(unsafe.Add(mem, off))
 		f := last
-		if f == nil || f.pc != pc {
-			f = frameAt(pc) // recursion: the same frame again is common
-			last = f
+		if f.pc != pc {
+			if f = prev; f.pc != pc {
+				f = frameAt(pc)
+			}
+			last, prev = f, last
 		}
 		if f.refuse != "" {
+			c.frames = frames
 			return f.refuse
 		}
-		c.frames = append(c.frames, frameRef{uint32(sp), uint32(off), f})
-		c.hash = chainHash(c.hash, pc)
-		if f.entry {
-			if sp != size+entrySP {
-				return "costack: Yield of a coroutine that is not the innermost running one"
-			}
-			if prevFP >= 0 && fpAt(prevFP) != size+entryFP {
-				return "costack: native engine frame layout check failed (please report)"
-			}
-			c.outerFP = prevFP
-			return ""
+		frames = append(frames, frameRef{uint32(sp), uint32(off), f})
+		h = chainHash(h, pc)
+		if f.entry && sp != size+entrySP {
+			c.frames = frames
+			return "costack: Yield of a coroutine that is not the innermost running one"
 		}
-		if f.hasFP {
+		if f.hasFP || f.entry {
+			// The saved frame pointer of the frame below must point at
+			// this frame's (the entry frame's: base+entryFP). Loaded and
+			// compared with mem in one expression (I4).
 			fp := int64(sp) + int64(f.fpOff)
-			if fp < 0 || uintptr(fp)+8 > size {
+			if f.entry {
+				fp = int64(size + entryFP)
+			}
+			if fp < 0 || !f.entry && uintptr(fp)+8 > size {
+				c.frames = frames
 				return "costack: native engine lost the frame chain (please report)"
 			}
-			if prevFP >= 0 && fpAt(prevFP) != uintptr(fp) {
+			if prevFP >= 0 && *(*uintptr)(unsafe.Add(mem, prevFP))-(uintptr(mem)+skew) != uintptr(fp) {
+				c.frames = frames
 				return "costack: native engine frame layout check failed (please report)"
+			}
+			if f.entry {
+				c.frames, c.hash, c.outerFP = frames, h, prevFP
+				c.ptrs, c.nobjs, c.objPtrs, c.openDefers = ptrs, nobjs, objPtrs, openDefers
+				return ""
 			}
 			prevFP = fp
 		}
-		for _, p := range f.ptrs {
-			if uintptr(sp)+uintptr(p)+8 <= size {
-				c.ptrs++
-			}
-		}
-		for _, o := range f.objs {
-			if uintptr(sp)+uintptr(o.off)+uintptr(o.size) <= size {
-				c.nobjs++
-				c.objPtrs += len(o.ptrs)
-			}
-		}
-		c.openDefers = c.openDefers || f.openDefers
+		ptrs += len(f.ptrs)
+		nobjs += len(f.objs)
+		objPtrs += int(f.objPtrs)
+		openDefers = openDefers || f.openDefers
 		off, sp = nextFrame(sp, uintptr(f.spd))
 	}
 }
+
+// noFrame stands for no frame in walk's memory of the last ones.
+var noFrame frameInfo
 
 // collectObjects fills c.objs with the chain's stack objects inside the
 // image, by offset. The frames are in address order and each frame's

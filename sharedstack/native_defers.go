@@ -16,8 +16,8 @@ import (
 // are raw memory of their frame (not stack objects: the compiler records
 // none, the runtime reaches them through g._defer). A yield detaches the
 // coroutine's records from g (detachDefers) and a resume relinks them in
-// front of the resuming goroutine's chain (yieldResumed); a relocation
-// moves what points into the image (native.relocate, relocateDefers).
+// front of the resuming goroutine's chain (yieldResumed); what they hold
+// that points into the image is kept as offsets meanwhile.
 
 // checkDefers proves that the coroutine's defer records can be detached
 // (I5), or refuses the yield. The runtime pushes a record at the front of
@@ -65,12 +65,14 @@ func checkDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr, recs []uint32) (
 }
 
 // deferRef is one detached defer record: a heap record, or (heap nil) a
-// stack-allocated one at off from the image bottom; last marks the end of
-// the array native.defers points into.
+// stack-allocated one at off from the image bottom, whose fn is an offset
+// from the bottom too when fnRel (a closure in the image); last marks the
+// end of the array native.defers points into.
 type deferRef struct {
-	heap *rt.Defer
-	off  uint32
-	last bool
+	heap  *rt.Defer
+	off   uint32
+	fnRel bool
+	last  bool
 }
 
 // detachedDefers returns the detached records, nil if there are none.
@@ -89,13 +91,17 @@ func (n *native) detachedDefers() []deferRef {
 // belong to the region (I5) into refs (exactly as long): g._defer becomes
 // the first record outside it, each record's link is cut (rebuilt by
 // yieldResumed; the last one would point at a record of the resumer) and
-// each sp becomes an offset from bottom (I4: the detached records are not
-// seen by the runtime's stack copier). A heap record's fields are written
-// with write barriers; a stack record's with plain stores, as the
-// runtime's deferprocStack does (stack writes need no barrier).
-// Nothing here calls a function: no stack move between reading bottom and
-// the records.
-func detachDefers(gp *rt.G, bottom unsafe.Pointer, refs []deferRef) {
+// each stack address in a record becomes an offset from bottom (I4: the
+// detached records are seen by no stack copier, ours or the runtime's):
+// its sp, and a stack record's fn when it points at a closure in the image.
+// They stay offsets until yieldResumed relinks the records, from the
+// bottom the image has then (the stack may move between the switch and
+// the relinking: yieldResumed's own prologue may shrink it). A heap
+// record's fields are written with write barriers; a stack record's with
+// plain stores, as the runtime's deferprocStack does (stack writes need no
+// barrier). Nothing here calls a function: no stack move between reading
+// bottom and the records.
+func detachDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr, refs []deferRef) {
 	d := gp.Defer
 	for i := range refs {
 		next := d.Link
@@ -106,29 +112,14 @@ func detachDefers(gp *rt.G, bottom unsafe.Pointer, refs []deferRef) {
 		} else {
 			refs[i].off = uint32(uintptr(unsafe.Pointer(d)) - uintptr(bottom))
 			*(*uintptr)(unsafe.Pointer(&d.Link)) = 0
+			if fn := (*uintptr)(unsafe.Pointer(&d.Fn)); *fn-uintptr(bottom) < size {
+				*fn -= uintptr(bottom)
+				refs[i].fnRel = true
+			}
 		}
 		d = next
 	}
 	gp.Defer = d
-}
-
-// relocateDefers moves the closures of the detached stack records that
-// lie in the image, in its saved copy at mem, by delta (a relocation, see
-// native.relocate): the shape's relocation does not see a record's fields,
-// as a record is no stack object.
-func (n *native) relocateDefers(mem unsafe.Pointer, old, delta uintptr) {
-	if disableDeferReloc {
-		return
-	}
-	for _, r := range n.detachedDefers() {
-		if r.heap != nil {
-			continue
-		}
-		fn := (*uintptr)(unsafe.Pointer(&(*rt.Defer)(unsafe.Add(mem, r.off)).Fn))
-		if *fn-old < uintptr(n.size) {
-			*fn += delta
-		}
-	}
 }
 
 // staleDefers is the negative control's memory (disableDeferReloc): the
@@ -143,12 +134,13 @@ var staleDefers struct {
 // the switch has restored the image, only when records were detached,
 // before any code of the coroutine runs. gp is the goroutine now running
 // the coroutine, possibly another one. It relinks the detached records in
-// front of gp's current chain, innermost first, with sp back in stack
-// coordinates (the same frame-relative position, from the image's bottom
-// now), so deferreturn, panics, Goexit and Close find them at their frames
-// (I5). From here on the records are on the chain and the runtime's copier
-// adjusts them. Nothing here calls a function that could move the stack
-// (GetG is a leaf) between reading bottom and linking.
+// front of gp's current chain, innermost first, with sp (and a stack
+// record's fn in the image) back in stack coordinates (the same
+// frame-relative position, from the image's bottom now, after this
+// function's prologue), so deferreturn, panics, Goexit and Close find them
+// at their frames (I5). From here on the records are on the chain and the
+// runtime's copier adjusts them. Nothing here calls a function that could
+// move the stack (GetG is a leaf) between reading bottom and linking.
 func yieldResumed(n *native) {
 	refs := n.detachedDefers()
 	if refs == nil {
@@ -175,6 +167,9 @@ func yieldResumed(n *native) {
 			// A stack record, restored with the image: plain stores.
 			d = (*rt.Defer)(unsafe.Add(bottom, refs[i].off))
 			*(*uintptr)(unsafe.Pointer(&d.Link)) = uintptr(unsafe.Pointer(next))
+			if refs[i].fnRel {
+				*(*uintptr)(unsafe.Pointer(&d.Fn)) += at
+			}
 		}
 		d.SP += at
 		next = d

@@ -48,6 +48,8 @@ type frameInfo struct {
 	// The copier adjusts it too; it never holds a Go pointer.
 	hasFP bool
 	fpOff int32
+	// objPtrs is the number of pointer words of all objs.
+	objPtrs int32
 	// bytes is what the entry costs the cache.
 	bytes int32
 	// used: found in the cache since the last aging (ageCaches).
@@ -245,6 +247,7 @@ func decodeFrame(pc uintptr) *frameInfo {
 		for _, p := range o.ptrs {
 			m.reloc = append(m.reloc, o.off+p)
 		}
+		m.objPtrs += int32(len(o.ptrs))
 	}
 	m.hasFP, m.fpOff = spd > 0, savedFPOff(uintptr(spd))
 	slices.Sort(m.reloc)

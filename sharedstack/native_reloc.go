@@ -42,10 +42,16 @@ func (n *native) relocate(newBottom uintptr) {
 		}
 	}
 	outer := int64(-1)
-	if s := n.shape; s != nil {
+	switch s := n.shape; {
+	case s != nil && s.trail != nil:
+		c := getChain()
+		adjust(s.trail.relocSlots(c, size))
+		outer = s.trail.outerFP(size)
+		putChain(c)
+	case s != nil:
 		adjust(s.reloc)
 		outer = s.outerFP
-	} else {
+	default:
 		c, why := n.imageChain()
 		if why != "" {
 			panic("costack: native engine cannot walk a saved image (please report): " + why)
@@ -58,7 +64,6 @@ func (n *native) relocate(newBottom uintptr) {
 	if outer >= 0 {
 		*word(uintptr(outer)) = newBottom + size + entryFP
 	}
-	n.relocateDefers(mem, old, delta)
 	n.oldBottom = newBottom
 }
 

@@ -86,21 +86,37 @@ func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, ctx *retent
 	// sets of objects found reachable (marked) and of those whose pointer
 	// words were classified (scanned) are words. The live slots, then the
 	// pointer words of each object found reachable, until no new one is.
-	cl := newClassifier(s.size, keep, ctx)
+	// The loop makes no call (objectIn is inlined, TrailingZeros64 an
+	// instruction: TestNativeRetainLoopMakesNoCall), so the stack cannot
+	// move under it, and the stack bounds and bottom read before it hold
+	// (I4).
 	var marked, scanned uint64
 	for _, off := range ctx.roots {
 		if i := objectIn(s.objs, off); i >= 0 {
 			marked |= 1 << i
 		}
 	}
+	gp := ctx.gp
+	lo, span, owner, ownerLen, b, size := gp.StackLo, gp.StackHi-gp.StackLo, ctx.owner, ctx.ownerLen, uintptr(bottom), s.size
+	retainHeap := !disableRetention
+	k := 0
 	base, offs := uint32(0), s.live
 	for {
 		for _, off := range offs {
-			rel, ok := cl.value(*(*unsafe.Pointer)(unsafe.Add(bottom, base+off)), bottom)
-			if !ok {
-				return -1
-			}
-			if rel >= 0 {
+			v := *(*unsafe.Pointer)(unsafe.Add(bottom, base+off))
+			if uintptr(v)-lo >= span {
+				// Not into this stack: a heap pointer (or nil), kept
+				// unless its object is the owner.
+				if v != nil && uintptr(v)-owner >= ownerLen && retainHeap {
+					if k == len(keep) {
+						return -1
+					}
+					keep[k] = v
+					k++
+				}
+			} else if rel := uintptr(v) - b; rel < size {
+				// Into the image: the object it points into (if any)
+				// becomes reachable. Elsewhere in this stack: nothing.
 				if i := objectIn(s.objs, uint32(rel)); i >= 0 {
 					marked |= 1 << i
 				}
@@ -108,7 +124,7 @@ func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, ctx *retent
 		}
 		todo := marked &^ scanned
 		if todo == 0 || disableObjectScan {
-			return cl.k
+			return k
 		}
 		i := bits.TrailingZeros64(todo)
 		scanned |= 1 << i
@@ -120,7 +136,55 @@ func (s *shape) retain(bottom unsafe.Pointer, keep []unsafe.Pointer, ctx *retent
 // bottom; as shape.retain.
 // c.objs must have been collected (collectObjects).
 func (c *chain) retain(bottom unsafe.Pointer, size uintptr, keep []unsafe.Pointer, ctx *retention) int {
+	if len(c.objs) == 0 && len(ctx.roots) == 0 {
+		return c.retainSlots(bottom, size, keep, ctx)
+	}
 	return retainObjects(bottom, size, nil, c.objs, keep, ctx, &c.marked, &c.scanned, c.frames...)
+}
+
+// retainSlots is the walked chain's retention when it has no stack object:
+// nothing to mark, every live slot's value classified where it is loaded.
+// The loops make no call, so the stack cannot move under them and the
+// bounds read before them hold (I4). Only the outermost frame's args may
+// lie outside the image (in the entry frame).
+func (c *chain) retainSlots(bottom unsafe.Pointer, size uintptr, keep []unsafe.Pointer, ctx *retention) int {
+	if disableRetention {
+		return 0
+	}
+	gp := ctx.gp
+	lo, span, owner, ownerLen := gp.StackLo, gp.StackHi-gp.StackLo, ctx.owner, ctx.ownerLen
+	k := 0
+	inner := c.frames[:max(len(c.frames)-2, 0)]
+	for _, fr := range inner {
+		base := unsafe.Add(bottom, fr.sp)
+		for _, off := range fr.info.ptrs {
+			v := *(*unsafe.Pointer)(unsafe.Add(base, off))
+			if uintptr(v)-lo >= span && v != nil && uintptr(v)-owner >= ownerLen {
+				if k == len(keep) {
+					return -1
+				}
+				keep[k] = v
+				k++
+			}
+		}
+	}
+	if len(c.frames) >= 2 {
+		fr := c.frames[len(c.frames)-2]
+		for _, off := range fr.info.ptrs {
+			if uintptr(fr.sp)+uintptr(off)+8 > size {
+				continue
+			}
+			v := *(*unsafe.Pointer)(unsafe.Add(bottom, fr.sp+off))
+			if uintptr(v)-lo >= span && v != nil && uintptr(v)-owner >= ownerLen {
+				if k == len(keep) {
+					return -1
+				}
+				keep[k] = v
+				k++
+			}
+		}
+	}
+	return k
 }
 
 // retainObjects is retention with bit sets of any size (and scratch for
@@ -198,6 +262,9 @@ func grow(buf []uint64, n int) []uint64 {
 // defer records) to a retention list keep[:k] that retain filled; -1 when
 // it failed or keep is too short.
 func appendKeep(keep []unsafe.Pointer, k int, extra []unsafe.Pointer) int {
+	if len(extra) == 0 {
+		return k
+	}
 	if k < 0 || k+len(extra) > len(keep) {
 		return -1
 	}

@@ -47,9 +47,15 @@ type shape struct {
 	// coroutine suspended here needs no unwinding (see Coroutine.Close).
 	openDefers bool
 	hash       uint64
-	bytes      int32
+	// key is chainKey's hash of the chain (a cheap first test).
+	key   uint64
+	bytes int32
 	// hit: the shape was found in the cache since the last aging.
 	hit atomic.Bool
+	// trail, if set, makes this a coroutine's own record of its last
+	// chain (native_trail.go) and nothing else of the shape is set: it
+	// is never cached or shared.
+	trail *trail
 }
 
 type pcAt struct {
@@ -107,6 +113,23 @@ func composeShape(c *chain, size uintptr) *shape {
 	return s
 }
 
+// doorkeeperSeen reports whether the chain of hash h was walked recently,
+// and remembers it otherwise. Each hash has two slots to be remembered in
+// (two chains that share one still both get in), and takes an empty one or
+// the first.
+func doorkeeperSeen(h uint64) bool {
+	a, b := &doorkeeper[h>>52], &doorkeeper[h>>20&uint64(len(doorkeeper)-1)]
+	if a.Load() == h || b.Load() == h {
+		return true
+	}
+	if a.Load() != 0 && b.Load() == 0 {
+		b.Store(h)
+	} else {
+		a.Store(h)
+	}
+	return false
+}
+
 // shapeBytes estimates the bytes of the shape composeShape would make of c
 // (the same terms, reloc at its bound), so that a chain that would not be
 // kept is not composed.
@@ -125,7 +148,8 @@ func (c *chain) shapeBytes() int64 {
 // Shapes not found for a whole GC cycle are dropped (ageCaches), so the
 // cache gives its memory back when the code that used it stops.
 const (
-	shapeSetBits  = 10 // 1024 sets, 2048 shapes
+	shapeSetBits  = 10 // 1024 sets
+	shapeWays     = 4  // of 4 shapes each: 1,024 chains spread over the sets rarely overflow one
 	shapeBudget   = 3 << 19
 	maxShapeBytes = 8 << 10
 	// keyFrames is how many return PCs the key hashes: enough to tell
@@ -138,7 +162,7 @@ var (
 	// shapeMu is held by writers (an insert, aging), so that the byte
 	// count stays exact; readers take no lock.
 	shapeMu       sync.Mutex
-	shapeCache    [2 << shapeSetBits]atomic.Pointer[shape]
+	shapeCache    [shapeWays << shapeSetBits]atomic.Pointer[shape]
 	shapeBytes    atomic.Int64
 	shapePressure [1 << shapeSetBits]atomic.Uint32
 	// doorkeeper remembers recently walked chains by hash: a chain is
@@ -153,7 +177,7 @@ var (
 // loads a frame, no frame lookup; each frame's return PC is just above its
 // saved frame pointer on both architectures). It is only a key: a shape is
 // used only when all its return PCs match (shape.matches).
-func chainKey(bottom unsafe.Pointer, size uintptr) uintptr {
+func chainKey(bottom unsafe.Pointer, size uintptr) (set uintptr, key uint64) {
 	h := chainHash(0, size)
 	fp := uintptr(ysBPOff)
 	for range keyFrames {
@@ -167,15 +191,15 @@ func chainKey(bottom unsafe.Pointer, size uintptr) uintptr {
 		}
 		fp = next
 	}
-	return uintptr(h>>(64-shapeSetBits)) * 2
+	return uintptr(h>>(64-shapeSetBits)) * shapeWays, h
 }
 
 // lookupShape returns the cached shape of the chain on the stack at
 // bottom, or nil.
 func lookupShape(bottom unsafe.Pointer, size uintptr) *shape {
-	i := chainKey(bottom, size)
-	for w := i; w < i+2; w++ {
-		if s := shapeCache[w].Load(); s != nil && s.size == size && s.matches(bottom) {
+	i, key := chainKey(bottom, size)
+	for w := i; w < i+shapeWays; w++ {
+		if s := shapeCache[w].Load(); s != nil && s.key == key && s.size == size && s.matches(bottom) {
 			if !s.hit.Load() {
 				s.hit.Store(true)
 			}
@@ -188,41 +212,38 @@ func lookupShape(bottom unsafe.Pointer, size uintptr) *shape {
 // admitShape returns a shape for the walked chain c, cached, if the chain
 // recurs (the doorkeeper has seen it walked before) and the cache has room
 // for it; otherwise nil, and the yield goes on with the walk. A set whose
-// two shapes are in use is not disturbed; one whose shapes have not been
-// found since they were inserted gives way to every 16th candidate, so a
-// set that many one-off chains compete for (a tree walk repeated) does not
-// build a shape per yield.
+// shapes are all in use is not disturbed; one with a shape not found since
+// it was inserted gives it up to every 16th candidate, so a set that many
+// one-off chains compete for (a tree walk repeated) does not build a shape
+// per yield.
 func admitShape(c *chain, bottom unsafe.Pointer, size uintptr) *shape {
-	d := &doorkeeper[c.hash>>52]
-	if d.Load() != c.hash {
-		d.Store(c.hash)
+	if !doorkeeperSeen(c.hash) {
 		return nil
 	}
-	set := chainKey(bottom, size)
-	victim := -1
-	for w := range 2 {
-		if shapeCache[set+uintptr(w)].Load() == nil {
+	set, key := chainKey(bottom, size)
+	victim, unhit := -1, -1
+	for w := range shapeWays {
+		switch s := shapeCache[set+uintptr(w)].Load(); {
+		case s == nil:
 			victim = w
+		case !s.hit.Load():
+			unhit = w
+		}
+		if victim >= 0 {
 			break
 		}
 	}
 	if victim < 0 {
-		s0, s1 := shapeCache[set].Load(), shapeCache[set+1].Load()
-		switch {
-		case s0 != nil && s1 != nil && s0.hit.Load() && s1.hit.Load():
-			return nil
-		case shapePressure[set/2].Add(1)%16 != 0:
-			return nil
-		case s1 != nil && !s1.hit.Load():
-			victim = 1
-		default:
-			victim = 0
+		if unhit < 0 || shapePressure[set/shapeWays].Add(1)%16 != 0 {
+			return nil // every shape of the set in use, or not this candidate's turn
 		}
+		victim = unhit
 	}
 	if est := c.shapeBytes(); est > maxShapeBytes || shapeBytes.Load()+est > shapeBudget {
 		return nil
 	}
 	s := composeShape(c, size)
+	s.key = key
 	shapeMu.Lock()
 	defer shapeMu.Unlock()
 	old := shapeCache[set+uintptr(victim)].Load()

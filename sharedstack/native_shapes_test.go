@@ -4,12 +4,14 @@ package sharedstack
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/costack-dev/costack/internal/shapes"
@@ -333,4 +335,72 @@ func deepThenResume(c *Coroutine, depth int) Outcome {
 	}
 	o, _ := c.Resume()
 	return o
+}
+
+// A stack record's closure lives in its frame, and while the record is
+// detached its fn is no stack pointer any copier adjusts: it stays an
+// offset from the image bottom until the record is relinked, after the
+// switch. (It was relocated to the new bottom before the switch, and a
+// stack move right after — the collector shrinking the stack at
+// yieldResumed's prologue — left it pointing into the old stack: the
+// deferred calls then updated a dead copy of their frames.) Coroutines
+// take turns at the same place while the collector runs, for a while: the
+// window is a few instructions.
+func TestNativeStackDeferRecordsSurviveStackMoves(t *testing.T) {
+	needNative(t)
+	defer debug.SetGCPercent(debug.SetGCPercent(1))
+	stop := make(chan struct{})
+	gcDone := make(chan struct{})
+	go func() {
+		defer close(gcDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	defer func() { close(stop); <-gcDone }()
+	deadline := time.Now().Add(3 * time.Second)
+	for round := 0; time.Now().Before(deadline); round++ {
+		var wrong []string
+		work := make(chan *Coroutine, 2)
+		for i := range 2 {
+			rng := rand.New(rand.NewPCG(uint64(round), uint64(i)))
+			var c *Coroutine
+			c, _ = NewOn(Native, func() {
+				for range 3 {
+					depth, pre := 1+rng.IntN(60), rng.IntN(10)
+					if ran := parseAt(pre, depth, func() { c.YieldOrUnwind() }); ran != depth+1 {
+						wrong = append(wrong, fmt.Sprintf("%d of %d deferred calls ran", ran, depth+1))
+					}
+				}
+			})
+			work <- c
+		}
+		for left := 2; left > 0; {
+			c := <-work
+			_, p := resumeAt(c, 3)
+			require.Nil(t, p)
+			if c.Finished() {
+				left--
+				continue
+			}
+			work <- c
+		}
+		require.Empty(t, wrong, "round %d", round)
+	}
+}
+
+// parseAt calls shapes.Parse pre frames deep.
+//
+//go:noinline
+func parseAt(pre, depth int, yield func()) int {
+	if pre > 0 {
+		return parseAt(pre-1, depth, yield)
+	}
+	return shapes.Parse(depth, yield)
 }

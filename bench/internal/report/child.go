@@ -85,7 +85,7 @@ const (
 )
 
 // Depths are the call depths of the round-trip rows.
-var Depths = []int{1, 4, 16}
+var Depths = []int{1, 4, 16, 64}
 
 // childResult is what a child reports.
 type childResult struct {

@@ -70,6 +70,8 @@ func (p *costackPop) Footprint() int64 {
 	return n
 }
 
+func (p *costackPop) Drop() { p.l = chunks[*entityCo]{} }
+
 func (p *costackPop) Close() {
 	for _, ch := range p.l.c {
 		for _, c := range ch {
@@ -126,6 +128,8 @@ func (p *pullPop) Tick() {
 }
 
 func (p *pullPop) Footprint() int64 { return -1 }
+
+func (p *pullPop) Drop() { p.Close() }
 
 func (p *pullPop) Close() {
 	for _, ch := range p.l.c {
@@ -188,6 +192,8 @@ func (p *chanPop) Tick() {
 }
 
 func (p *chanPop) Footprint() int64 { return -1 }
+
+func (p *chanPop) Drop() { p.Close() }
 
 func (p *chanPop) Close() {
 	for _, ch := range p.l.c {

@@ -96,6 +96,11 @@ type Population interface {
 	Footprint() int64
 	// Close ends every instance and waits until each has ended.
 	Close()
+	// Drop lets go of every instance without ending it. A dropped costack
+	// coroutine is closed by the runtime once it is collected; the
+	// baselines have no such thing (a dropped iter.Pull iterator or
+	// goroutine parks forever), so their Drop ends them as Close does.
+	Drop()
 }
 
 // NewPopulation returns an empty population of impl.

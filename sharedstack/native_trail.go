@@ -1,0 +1,263 @@
+//go:build linux && (amd64 || arm64) && go1.26 && !go1.28 && !race
+
+package sharedstack
+
+import (
+	"unsafe"
+)
+
+// A trail is the chain of a coroutine that yields without a shape (a
+// recursive generator), kept from one yield to the next, so that the next
+// yield walks and retains only the frames that changed.
+//
+// Between two yields, a coroutine changes only the frames it returned into
+// or called anew; its outer frames are the same bytes at the same distance
+// from the entry frame. The saved image still holds the last yield's
+// bytes, so comparing it with the stack from the top finds how much of the
+// top is unchanged (commonTop); a frame entirely inside that part whose SP
+// and return PC are where a frame of the trail was is that frame, with
+// every frame outside it: the walk stops there. Their retention entries
+// are those of the last yield — the same values, which the retention list
+// kept alive since — so the trail fills the retention list outermost frame
+// first and keeps each frame's start in it: the unchanged frames' entries
+// are a prefix that stays. An in-order tree walk changes O(1) frames per
+// element on average, so a yield costs O(changed frames + their slots)
+// plus a comparison and the copies, O(image) but fast.
+//
+// Only chains without stack objects and without stack-allocated defer
+// records are trailed: an object's reachability depends on pointers from
+// anywhere in the chain, which a partial walk does not see. Others walk in
+// full every time.
+type trail struct {
+	// frames are the chain's frames, outermost (the entry frame) first.
+	frames []trailFrame
+	// size is the image size at the last yield.
+	size uintptr
+	// changed is resume's scratch: the frames that changed, innermost
+	// first.
+	changed []frameRef
+}
+
+// trailFrame is one frame of a trail.
+type trailFrame struct {
+	// top and pcTop are the frame's SP and the slot of the return PC it
+	// continues at, as distances below base: they stay when the image
+	// grows or shrinks below the frame.
+	top, pcTop uint32
+	// keep is where the frame's entries start in the retention list
+	// (those of the frames outside it come first).
+	keep uint32
+	// openDefers: this frame or one outside it (but run's) has open-coded
+	// defers.
+	openDefers bool
+	info       *frameInfo
+}
+
+// newTrail records the walked chain c of an image of size bytes as a
+// trail and fills keep with its retention, outermost frame first. It
+// returns the count, or -1 if keep is too short.
+func newTrail(t *trail, c *chain, bottom unsafe.Pointer, size uintptr, keep []unsafe.Pointer, ctx *retention) int {
+	t.frames = t.frames[:0]
+	t.size = size
+	return t.extend(c.frames, bottom, size, keep, 0, ctx)
+}
+
+// extend appends frames (innermost first, as walked) to the trail,
+// outermost first, filling keep[k:] with their retention. It returns the
+// new count, or -1 if keep is too short. It makes no call in the loops that
+// read the stack (I4).
+func (t *trail) extend(frames []frameRef, bottom unsafe.Pointer, size uintptr, keep []unsafe.Pointer, k int, ctx *retention) int {
+	open := false
+	if n := len(t.frames); n > 0 {
+		last := t.frames[n-1]
+		open = last.openDefers || last.info.openDefers
+	}
+	// Room first, out of line: the loop below must not call into the
+	// runtime (growing a slice could move the stack).
+	first := len(t.frames)
+	t.reserve(len(frames))
+	gp := ctx.gp
+	lo, span, owner, ownerLen := gp.StackLo, gp.StackHi-gp.StackLo, ctx.owner, ctx.ownerLen
+	all := t.frames[:first+len(frames)]
+	for i := len(frames) - 1; i >= 0; i-- {
+		fr := frames[i]
+		all[first+len(frames)-1-i] = trailFrame{
+			top: uint32(size) - fr.sp, pcTop: uint32(size) - fr.pcOff, keep: uint32(k),
+			openDefers: open, info: fr.info,
+		}
+		open = open || fr.info.openDefers
+		if disableRetention {
+			continue
+		}
+		for _, off := range fr.info.ptrs {
+			if uintptr(fr.sp)+uintptr(off)+8 > size {
+				continue // the outermost frame's args, in the entry frame
+			}
+			v := *(*unsafe.Pointer)(unsafe.Add(bottom, fr.sp+off))
+			if uintptr(v)-lo >= span && v != nil && uintptr(v)-owner >= ownerLen {
+				if k == len(keep) {
+					return -1
+				}
+				keep[k] = v
+				k++
+			}
+		}
+	}
+	t.frames = all
+	return k
+}
+
+// reserve makes room in t.frames for n more frames.
+//
+//go:noinline
+func (t *trail) reserve(n int) {
+	if need := len(t.frames) + n; cap(t.frames) < need {
+		grown := make([]trailFrame, len(t.frames), need+need/4)
+		copy(grown, t.frames)
+		t.frames = grown
+	}
+}
+
+// openDefers reports whether a frame of the trail (but run's) has
+// open-coded defers.
+func (t *trail) openDefers() bool {
+	last := t.frames[len(t.frames)-1]
+	return last.openDefers || last.info.openDefers
+}
+
+// commonTop returns how many bytes at the top of the image on the stack at
+// bottom (size bytes) equal the top of the last image, saved at old (its
+// size oldSize): the part of the chain that did not change.
+func commonTop(bottom unsafe.Pointer, size uintptr, old unsafe.Pointer, oldSize uintptr) uintptr {
+	n := min(size, oldSize)
+	cur, prev := unsafe.Add(bottom, size), unsafe.Add(old, oldSize)
+	word := func(p unsafe.Pointer, t uintptr) uint64 { return *(*uint64)(unsafe.Add(p, -int(t)-8)) }
+	t := uintptr(0)
+	// Four words at a time, then one: sizes are multiples of 8.
+	for t+32 <= n && word(cur, t)^word(prev, t)|word(cur, t+8)^word(prev, t+8)|
+		word(cur, t+16)^word(prev, t+16)|word(cur, t+24)^word(prev, t+24) == 0 {
+		t += 32
+	}
+	for t+8 <= n && word(cur, t) == word(prev, t) {
+		t += 8
+	}
+	return t
+}
+
+// resume tries the incremental yield: it walks the frames of the image on
+// the stack at bottom (size bytes) from the innermost up to the first one
+// that is unchanged since the last yield (whose image is saved at old),
+// and retains them into keep, whose first entries (those of the unchanged
+// frames) are the last yield's. It returns the count of entries and true;
+// false when the chain cannot be continued that way (the trail is then
+// stale: the caller walks in full and makes a new one), with the refusal
+// of a frame that cannot be suspended, if that is why.
+func (t *trail) resume(bottom unsafe.Pointer, size uintptr, old unsafe.Pointer, keep []unsafe.Pointer, ctx *retention) (int, string, bool) {
+	same := commonTop(bottom, size, old, t.size)
+	if same == 0 {
+		return 0, "", false
+	}
+	frames := t.changed[:0]
+	defer func() { t.changed = frames[:0] }()
+	off, sp := uintptr(firstPCOff), uintptr(firstSP)
+	prevFP := int64(-1)
+	var last *frameInfo
+	for {
+		if off+8 > size {
+			return 0, "", false
+		}
+		pc := *(*uintptr)(unsafe.Add(bottom, off))
+		if sp+same >= size {
+			// Entirely in the unchanged part: is it a frame of the trail?
+			if j := t.find(uint32(size-sp), uint32(size-off), pc); j >= 0 {
+				tf := t.frames[j]
+				// The saved frame pointer of the frame below must point at
+				// this one's (walk's check, at the seam).
+				if tf.info.hasFP && prevFP >= 0 &&
+					*(*uintptr)(unsafe.Add(bottom, prevFP))-uintptr(bottom) != uintptr(int64(sp)+int64(tf.info.fpOff)) {
+					return 0, "costack: native engine frame layout check failed (please report)", false
+				}
+				if tf.info.entry || j+1 >= len(t.frames) {
+					return 0, "", false
+				}
+				reuse := int(t.frames[j+1].keep)
+				if reuse > len(keep) {
+					return 0, "", false
+				}
+				t.frames = t.frames[:j+1]
+				k := t.extend(frames, bottom, size, keep, reuse, ctx)
+				if k < 0 {
+					return 0, "", false // keep too short
+				}
+				t.size = size
+				return k, "", true
+			}
+		}
+		f := last
+		if f == nil || f.pc != pc {
+			f = frameAt(pc)
+			last = f
+		}
+		if f.refuse != "" {
+			return 0, f.refuse, false
+		}
+		if f.entry || len(f.objs) > 0 {
+			return 0, "", false // changed all the way up, or objects: walk in full
+		}
+		if f.hasFP {
+			fp := int64(sp) + int64(f.fpOff)
+			if fp < 0 || uintptr(fp)+8 > size {
+				return 0, "", false
+			}
+			if prevFP >= 0 && *(*uintptr)(unsafe.Add(bottom, prevFP))-uintptr(bottom) != uintptr(fp) {
+				return 0, "costack: native engine frame layout check failed (please report)", false
+			}
+			prevFP = fp
+		}
+		frames = append(frames, frameRef{uint32(sp), uint32(off), f})
+		off, sp = nextFrame(sp, uintptr(f.spd))
+	}
+}
+
+// find returns the index of the trail's frame whose SP and return PC slot
+// are top and pcTop below base and whose return PC is pc, or -1. The
+// trail's frames are outermost first, so their tops increase.
+func (t *trail) find(top, pcTop uint32, pc uintptr) int {
+	lo, hi := 0, len(t.frames)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if t.frames[m].top < top {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(t.frames) && t.frames[lo].top == top && t.frames[lo].pcTop == pcTop && t.frames[lo].info.pc == pc {
+		return lo
+	}
+	return -1
+}
+
+// relocSlots lists the trail's relocation slots for an image of size
+// bytes, as chain.relocSlots does for a walked chain, from the trail's
+// frames (no walk).
+func (t *trail) relocSlots(c *chain, size uintptr) []uint32 {
+	frames := c.frames[:0]
+	for i := len(t.frames) - 1; i >= 0; i-- {
+		tf := t.frames[i]
+		frames = append(frames, frameRef{uint32(size) - tf.top, uint32(size) - tf.pcTop, tf.info})
+	}
+	c.frames = frames
+	return c.relocSlots(size)
+}
+
+// outerFP is the trail's outermost saved frame pointer slot (see
+// chain.outerFP), or -1.
+func (t *trail) outerFP(size uintptr) int64 {
+	for _, tf := range t.frames[1:] {
+		if tf.info.hasFP {
+			return int64(size) - int64(tf.top) + int64(tf.info.fpOff)
+		}
+	}
+	return -1
+}
