@@ -19,12 +19,21 @@ const (
 	// msgReflect: a frame of reflect.Value.Call or reflect.MakeFunc (whose
 	// assembly trampolines have no Go stack maps) is in the chain.
 	msgReflect = "costack: Yield inside reflect.Call or reflect.MakeFunc is not supported on the native engine"
-	// msgCgo: C frames are in the chain (a Go callback called from C).
-	msgCgo = "costack: Yield inside a cgo callback is not supported on the native engine"
+	// msgCgo: C frames are in the chain (a Go callback called from C). The
+	// portable engine refuses it too, strict or not: the C frames live on
+	// the thread's system stack, which the resumer goes on using.
+	msgCgo = "costack: Yield inside a cgo callback is not supported on the native engine, nor on the portable engine (the C frames below the callback cannot be suspended)"
 	// msgNoMaps: a frame without Go stack maps (foreign assembly, a
 	// runtime switch) is in the chain.
 	msgNoMaps = "costack: Yield across a frame without Go stack maps is not supported on the native engine"
+	// msgTooLarge: the coroutine's frames take more than maxImage bytes
+	// (the native engine's offsets and sizes are 32 bits).
+	msgTooLarge = "costack: Yield of a coroutine whose frames take more than 1 GB"
 )
+
+// maxImage is the largest stack region, in bytes, that a yield may
+// suspend: more is refused with msgTooLarge.
+const maxImage = 1 << 30
 
 // refusalByName returns the refusal of a yield across a frame of the
 // function named name (as runtime.FuncForPC names it), judged by its name

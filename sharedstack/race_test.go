@@ -1,0 +1,5 @@
+//go:build race
+
+package sharedstack
+
+func init() { raceBuild = true }
