@@ -334,8 +334,8 @@ func yieldPrepare(n *native) {
 	if size == 0 || size%8 != 0 || size > gp.StackHi-uintptr(bottom) {
 		panic("costack: native engine lost the coroutine's entry frame (please report)")
 	}
-	if size > 1<<30 {
-		panic("costack: Yield of a coroutine whose frames take more than 1 GB")
+	if size > maxImage {
+		panic(msgTooLarge)
 	}
 
 	// I5: the runtime links panics in progress and non-open-coded defer

@@ -68,6 +68,9 @@ func (p *portable) suspend(c *Coroutine) {
 	if callbackDepth() > p.woke {
 		panic(msgCgo)
 	}
+	if strictOn() {
+		strictCheck()
+	}
 	syncLock(p.coro)
 	// yield returns false only after stop, which this engine never calls.
 	p.yield(struct{}{})

@@ -9,8 +9,10 @@ import "strings"
 // exactly these.
 const (
 	// msgPanicking: g._panic points into the coroutine's frames — a
-	// deferred call running during a panic or runtime.Goexit, or run by
-	// runtime.deferreturn (which installs a _panic too).
+	// deferred call running during a panic or runtime.Goexit. (Deferred
+	// calls run by runtime.deferreturn at a normal return are not refused:
+	// its _panic is a stack object of its own frame, not linked into
+	// g._panic, in Go 1.26 and 1.27.)
 	msgPanicking = "costack: Yield while a panic is in progress in the coroutine, or inside a deferred call run by the runtime, is not supported on the native engine"
 	// msgRangeFuncDefer: a defer inside the body of a range-over-func loop
 	// is pending; its record's head list is runtime state the engine does
