@@ -94,20 +94,25 @@ var switchFrames = map[string]bool{
 
 const runName = enginePkg + "run"
 
-// bodyFrameNames returns the names of the body's frames, the innermost
-// first, given the names of the frames from the innermost outwards: those
-// between the engine's switch and run. nil if run is not among them.
-func bodyFrameNames(names []string) []string {
-	start := 0
+// bodyFrames returns where the body's frames are, [start, end), given the
+// names of the frames from the innermost outwards: between the engine's
+// switch and run. ok is false if run is not among them.
+func bodyFrames(names []string) (start, end int, ok bool) {
 	for start < len(names) && switchFrames[names[start]] {
 		start++
 	}
-	for i := start; i < len(names); i++ {
-		if names[i] == runName {
-			return names[start:i]
+	for end = start; end < len(names); end++ {
+		if names[end] == runName {
+			return start, end, true
 		}
 	}
-	return nil
+	return 0, 0, false
+}
+
+// bodyFrameNames returns the names of the body's frames (bodyFrames).
+func bodyFrameNames(names []string) []string {
+	start, end, _ := bodyFrames(names)
+	return names[start:end]
 }
 
 // physicalName names the function whose code contains the return address

@@ -61,7 +61,16 @@ func strictFrames() string {
 	for i, pc := range pcs {
 		names[i] = physicalName(pc)
 	}
-	return refusalOfFrames(bodyFrameNames(names))
+	start, end, _ := bodyFrames(names)
+	for i := start; i < end; i++ {
+		if why := refusalByName(names[i]); why != "" {
+			return why
+		}
+		if why := noMapsRefusal(pcs[i], names[i]); why != "" {
+			return why
+		}
+	}
+	return ""
 }
 
 // framePCs fills pcs with the return addresses of the frames above its
