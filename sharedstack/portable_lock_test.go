@@ -9,6 +9,7 @@ package sharedstack
 import (
 	"debug/dwarf"
 	"debug/elf"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -274,7 +275,9 @@ func buildDWARFProbe(t *testing.T) string {
 	if raceBuild {
 		args = append(args, "-race")
 	}
-	out, err := exec.Command("go", append(args, "./testdata/dwarfprobe")...).CombinedOutput()
+	cmd := exec.Command("go", append(args, "./testdata/dwarfprobe")...)
+	cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Skipf("cannot build testdata/dwarfprobe: %v: %s", err, out)
 	}
