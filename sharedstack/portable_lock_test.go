@@ -1,3 +1,5 @@
+//go:build go1.26 && !go1.28 && !wasm
+
 package sharedstack
 
 // Thread locking across switches (portable_lock.go), on every engine: lock

@@ -1,4 +1,4 @@
-//go:build race
+//go:build race && go1.26 && !go1.28 && !wasm
 
 package sharedstack
 
