@@ -342,3 +342,36 @@ func TestLockMirrorMatchesDWARF(t *testing.T) {
 		"lockedInt": int64(unsafe.Offsetof(runtimeCoro{}.lockedInt)),
 	}, c)
 }
+
+// Round trips on the portable engine from an unlocked and from a locked
+// goroutine: the locked one pays syncLock's reads of the M's counts (and
+// the runtime's hand-off of the thread) on every switch. Compare the two
+// in one run.
+func BenchmarkPortableLockState(b *testing.B) {
+	for _, locked := range []bool{false, true} {
+		b.Run(map[bool]string{false: "unlocked", true: "locked"}[locked], func(b *testing.B) {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if locked {
+					runtime.LockOSThread()
+					defer runtime.UnlockOSThread()
+				}
+				var c *Coroutine
+				c, _ = NewOn(Portable, func() {
+					for {
+						c.YieldOrUnwind()
+					}
+				})
+				c.Resume()
+				b.ResetTimer()
+				for range b.N {
+					c.Resume()
+				}
+				b.StopTimer()
+				c.Close()
+			}()
+			<-done
+		})
+	}
+}
