@@ -117,8 +117,10 @@
 //     limit, runtime/debug.SetMaxStack, 1 GB by default on 64-bit
 //     platforms, usually comes first: a body that needs more stack than
 //     it allows ends the program with a stack overflow, as any goroutine
-//     would. On the native engine the resumer's stack holds the
-//     resumer's frames and the body's.)
+//     would. On the native engine the resumer's stack holds the resumer's
+//     frames and the body's: a Resume or Close whose saved frames would
+//     not fit in it returns ErrStackLimit instead, and the coroutine stays
+//     suspended.)
 //
 // Refused on every engine, strict mode or not:
 //

@@ -213,7 +213,8 @@ func TestCloseBodyHoldingLock(t *testing.T) {
 				assert.True(t, lockedOSThread())
 			})
 			onFreshGoroutine(t, func() {
-				assert.Nil(t, c.Close())
+				_, p := c.Close()
+				assert.Nil(t, p)
 				assert.True(t, unlocked)
 				assert.False(t, lockedOSThread())
 			})
@@ -250,8 +251,10 @@ func TestNestedResumeOnLockedThread(t *testing.T) {
 					o, _ := outer.Resume()
 					require.Equal(t, Yielded, o)
 				}
-				assert.Nil(t, outer.Close())
-				assert.Nil(t, inner.Close())
+				_, p := outer.Close()
+				assert.Nil(t, p)
+				_, p = inner.Close()
+				assert.Nil(t, p)
 				require.Len(t, ms, 6)
 				for _, mi := range ms {
 					assert.Equal(t, m, mi)

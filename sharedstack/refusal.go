@@ -28,13 +28,14 @@ const (
 	// msgNoMaps: a frame without Go stack maps (foreign assembly, a
 	// runtime switch) is in the chain.
 	msgNoMaps = "costack: Yield across a frame without Go stack maps is not supported on the native engine"
-	// msgTooLarge: the coroutine's frames take more than maxImage bytes
-	// (the native engine's offsets and sizes are 32 bits).
-	msgTooLarge = "costack: Yield of a coroutine whose frames take more than 1 GB"
+	// msgImageTooBig: the coroutine's frames take more than 1 GB (sizes
+	// are 32-bit fields of the engine's state).
+	msgImageTooBig = "costack: Yield of a coroutine whose frames take more than 1 GB is not supported on the native engine"
 )
 
-// maxImage is the largest stack region, in bytes, that a yield may
-// suspend: more is refused with msgTooLarge.
+// maxImage is the largest image the engine saves: sizes and offsets are
+// 32-bit fields. A deeper yield is refused (msgImageTooBig), by the native
+// engine and by strict mode.
 const maxImage = 1 << 30
 
 // refusalByName returns the refusal of a yield across a frame of the

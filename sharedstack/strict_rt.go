@@ -3,6 +3,7 @@
 package sharedstack
 
 import (
+	"fmt"
 	"sync"
 	"unsafe"
 
@@ -27,8 +28,8 @@ func strictG() string {
 	}
 	gp := rt.GetG()
 	var here byte
-	if gp.StackHi-uintptr(unsafe.Pointer(&here)) > maxImage {
-		return msgTooLarge
+	if size := gp.StackHi - uintptr(unsafe.Pointer(&here)); size > maxImage {
+		return fmt.Sprintf("%s (%d bytes)", msgImageTooBig, size)
 	}
 	if gp.Panic != nil {
 		return msgPanicking
