@@ -33,7 +33,7 @@
 //
 // What is mirrored, and checked before use by probeLocks on a goroutine of
 // its own (a failed check leaves the runtime's own rule in force, and
-// LockSupport says why):
+// portableLocks returns why):
 //
 //   - runtime.coro (runtime/coro.go): gp, f, mp, lockedExt, lockedInt.
 //     The same in Go 1.23 to 1.27.
@@ -96,8 +96,8 @@ func coroOf(next func() (struct{}, bool)) *runtimeCoro {
 // compares it: its M and the M's counts, or the zero value if it is not
 // locked.
 type lockState struct {
-	mp       unsafe.Pointer
-	ext, int uint32
+	mp            unsafe.Pointer
+	ext, internal uint32
 }
 
 // mLockedExtOff is the offset of lockedExt in runtime.m (lockedInt
@@ -114,9 +114,9 @@ func currentLock() lockState {
 	}
 	mp := getm()
 	return lockState{
-		mp:  mp,
-		ext: *(*uint32)(unsafe.Add(mp, mLockedExtOff)),
-		int: *(*uint32)(unsafe.Add(mp, mLockedExtOff+4)),
+		mp:       mp,
+		ext:      *(*uint32)(unsafe.Add(mp, mLockedExtOff)),
+		internal: *(*uint32)(unsafe.Add(mp, mLockedExtOff+4)),
 	}
 }
 
@@ -139,8 +139,8 @@ func recordLock(c *runtimeCoro) {
 		return
 	}
 	s := currentLock()
-	if c.mp != s.mp || c.lockedExt != s.ext || c.lockedInt != s.int {
-		c.mp, c.lockedExt, c.lockedInt = s.mp, s.ext, s.int
+	if c.mp != s.mp || c.lockedExt != s.ext || c.lockedInt != s.internal {
+		c.mp, c.lockedExt, c.lockedInt = s.mp, s.ext, s.internal
 	}
 }
 
@@ -151,7 +151,7 @@ func callbackDepth() uint32 {
 	if !lockMirror || !lockedOSThread() {
 		return 0
 	}
-	return currentLock().int
+	return currentLock().internal
 }
 
 // lockMirror is set once probeLocks has passed, before the first portable
@@ -242,8 +242,8 @@ search:
 	}
 	mLockedExtOff = found
 	to(5)
-	if s := currentLock(); s.mp != mp || s.ext != 5 || s.int != 0 {
-		return fmt.Errorf("%w: lock counts read back as (%d, %d) at depth 5", errLockProbe, s.ext, s.int)
+	if s := currentLock(); s.mp != mp || s.ext != 5 || s.internal != 0 {
+		return fmt.Errorf("%w: lock counts read back as (%d, %d) at depth 5", errLockProbe, s.ext, s.internal)
 	}
 	// The hand-off itself, which the runtime would refuse without
 	// syncLock: a coro made at depth 2, stopped at depth 4 (its goroutine
