@@ -35,16 +35,16 @@
 // its own (a failed check leaves the runtime's own rule in force, and
 // portableLocks returns why):
 //
-//   - runtime.coro (runtime/coro.go): gp, f, mp, lockedExt, lockedInt.
-//     The same in Go 1.23 to 1.27.
+//   - runtime.coro (runtime/coro.go): gp, f, mp, lockedExt, lockedInt,
+//     the same in Go 1.26 and 1.27.
 //   - The coro's place in iter.Pull's next closure (iter/iter.go, Go 1.26
 //     and 1.27 identical): the function word, then the captured &pull,
 //     then the captured c.
 //   - runtime.m's lockedExt and lockedInt (runtime/runtime2.go): found by
 //     the probe, as the adjacent pair of uint32 that holds the counts the
 //     runtime itself recorded in coros made at several lock depths.
-//     TestLockMirrorMatchesDWARF pins the offsets against the DWARF of
-//     the test binary.
+//     TestLockMirrorMatchesDWARF pins the offsets, and runtime.coro's,
+//     against the DWARF of a program built like the test binary.
 //   - runtime.getm (a push linkname the runtime keeps for other modules,
 //     "do not remove or change the type signature") and
 //     runtime.lockedOSThread (a push linkname for tests).
