@@ -567,7 +567,7 @@ func TestPullNextInsideSeqPanics(t *testing.T) {
 	v, ok := next()
 	assert.Equal(t, 1, v)
 	assert.True(t, ok)
-	assert.Contains(t, fmt.Sprint(msg), "while the sequence is running")
+	assert.Equal(t, "costack.Pull: next called again before yield", fmt.Sprint(msg))
 	stop()
 }
 

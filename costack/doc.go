@@ -16,6 +16,41 @@
 // state, pprof labels, trace regions and runtime.Goexit (and so t.FailNow in
 // tests) belong to the goroutine that called Resume.
 //
+// # Strict mode: the setting for tests
+//
+// Tests usually run the portable engine: the race detector, -gcflags=all=-N
+// -l (debuggers) and every platform without the native engine select it.
+// The portable engine yields in a few places where the native engine
+// refuses (see Refusals below), so a test can pass that fails in a release
+// build. In strict mode the portable engine refuses exactly those yields,
+// with the native engine's panic. Turn it on in every test binary that
+// runs coroutines, with SetStrict(true) in TestMain or COSTACK_STRICT=1 in
+// the environment. It costs a walk of the body's frames on every yield on
+// the portable engine, and nothing on the native engine. Where package
+// internal/rt mirrors the runtime (linux on amd64 and arm64, Go 1.26 and
+// 1.27, including -race builds) strict mode checks every refusal exactly;
+// on other platforms it sees what runtime.Callers shows, which catches a
+// panic or runtime.Goexit in progress, reflect.Value.Call and cgo frames,
+// but not reflect.MakeFunc frames, pending range-over-func defers, frames
+// without stack maps or the 1 GB limit.
+//
+// # Threads
+//
+// Thread lock state follows control on every engine, as it does when a
+// body runs as a plain call on its resumer's goroutine (the native
+// engine). A body resumed by a goroutine locked to a thread
+// (runtime.LockOSThread, or a cgo callback) runs on that thread; a body
+// that locks its thread and yields leaves its resumer locked to that
+// thread, so that a body resumed again by the same goroutine continues on
+// it, and a body that unlocks unlocks its resumer. A coroutine may be
+// resumed from locked and unlocked goroutines in any order, and from
+// inside cgo callbacks. (The portable engine gets this by recording the
+// switching goroutine's lock state for the runtime's coroutine switch
+// before every switch; where its start-up check of that fails, which is
+// not expected on Go 1.26 and 1.27, the runtime's rule applies instead:
+// iter.Pull's, under which a switch whose lock state differs from the
+// one at the coroutine's first resume ends the program.)
+//
 // # Misuse
 //
 // Misuse never corrupts state: the coroutines involved stay usable, and
@@ -46,23 +81,52 @@
 //     deferred calls of the body, of every coroutine that resumed it, and of
 //     the resuming goroutine run innermost first, and that goroutine exits.
 //
-// Yield is an ordinary yield on the portable engine in the cases below; the
-// native engine may refuse it instead, with a panic saying the yield "is not
-// supported on the native engine" (so Resume returns a *PanicError and the
-// coroutine is dead, its deferred calls run), never a crash:
+// # Refusals
+//
+// The native engine copies a body's frames, so it refuses, with a panic
+// that names the rule, the yields it cannot prove safe; the portable
+// engine, outside strict mode, makes them as ordinary yields. A refused
+// Yield panics in the body, saying the yield "is not supported on the
+// native engine" (so Resume returns a *PanicError and the coroutine is
+// dead, its deferred calls run), never a crash. Pinned by refusal_test.go,
+// on every engine and in strict mode:
 //
 //   - Yield in a deferred call while the body panics (also after a recover
-//     in that call).
-//   - Yield in a deferred call while the body exits through runtime.Goexit.
-//     A refusal here is a panic during Goexit: it is recovered at the bottom
-//     of the body and the exit goes on, so the resuming goroutine exits and
-//     Resume reports nothing.
+//     in that call): "Yield while a panic is in progress in the
+//     coroutine".
+//   - Yield in a deferred call while the body exits through
+//     runtime.Goexit (the same message). A refusal here is a panic during
+//     Goexit: it is recovered at the bottom of the body and the exit goes
+//     on, so the resuming goroutine exits and Resume reports nothing.
 //   - Yield inside a function called through reflect.Value.Call or made by
-//     reflect.MakeFunc.
-//   - Yield while a range-over-func defer record is pending: a defer inside
-//     the body of a range-over-func loop. Every other kind of pending defer
-//     is supported: open-coded defers live in their frames, and the native
+//     reflect.MakeFunc: "Yield inside reflect.Call or reflect.MakeFunc".
+//   - Yield while a range-over-func defer record is pending, a defer
+//     inside the body of a range-over-func loop: "Yield with a pending
+//     range-over-func defer". Every other kind of pending defer is
+//     supported: open-coded defers live in their frames, and the native
 //     engine carries the defer records of the others (defers in loops,
 //     functions with more than 8 defers) across the yield, so that they
-//     run exactly as on the portable engine.
+//     run exactly as on the portable engine. A deferred call run at a
+//     normal return, by the function's epilogue or by the runtime, may
+//     yield.
+//   - Yield across a frame without Go stack maps (assembly other than the
+//     engine's own calling back into Go): "Yield across a frame without Go
+//     stack maps".
+//   - Yield of a coroutine whose frames take more than 1 GB: "Yield of a
+//     coroutine whose frames take more than 1 GB". (The goroutine stack
+//     limit, runtime/debug.SetMaxStack, 1 GB by default on 64-bit
+//     platforms, usually comes first: a body that needs more stack than
+//     it allows ends the program with a stack overflow, as any goroutine
+//     would. On the native engine the resumer's stack holds the resumer's
+//     frames and the body's: a Resume or Close whose saved frames would
+//     not fit in it returns ErrStackLimit instead, and the coroutine stays
+//     suspended.)
+//
+// Refused on every engine, strict mode or not:
+//
+//   - Yield across C frames: inside a Go function called back from C
+//     (body → C → Go callback → Yield): "Yield inside a cgo callback is
+//     not supported on the native engine, nor on the portable engine".
+//     The C frames cannot be suspended. Calling C, and resuming
+//     coroutines from inside a callback, are fine.
 package costack

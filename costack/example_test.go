@@ -105,3 +105,19 @@ func ExamplePull() {
 	// stack
 	// coroutines
 }
+
+// In strict mode every engine refuses a yield the native engine cannot
+// make, here one in a deferred call while the body panics; without it the
+// portable engine would yield. Tests turn it on in TestMain.
+func ExampleSetStrict() {
+	costack.SetStrict(true)
+	defer costack.SetStrict(false)
+	co := costack.New(func(y *costack.Yielder[int, int], _ int) int {
+		defer func() { y.Yield(1) }()
+		panic("boom")
+	})
+	_, done, err := co.Resume(0)
+	fmt.Println(done, err)
+	// Output:
+	// true costack: coroutine panicked: costack: Yield while a panic is in progress in the coroutine, or inside a deferred call run by the runtime, is not supported on the native engine
+}

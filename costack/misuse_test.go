@@ -388,7 +388,7 @@ var misuseCases = []misuseCase{
 			defer func() { events = append(events, "resumer 1 defer") }()
 			out, _, err = c.Resume(0)
 		})
-		if k == sharedstack.Native && !returned {
+		if refuses(k) && !returned {
 			// Refused: the refusal is a panic during Goexit, which the
 			// engine recovers at the bottom of the body; as with any panic
 			// recovered during Goexit, the exit goes on, so the first
@@ -478,9 +478,14 @@ var misuseCases = []misuseCase{
 	}},
 }
 
+// refuses reports whether engine k may refuse the yields the native engine
+// refuses: the native engine, and the portable engine in strict mode.
+func refuses(k sharedstack.Kind) bool { return k == sharedstack.Native || Strict() }
+
 // checkWorksOrRefuses resumes c (with 0, then 5) and checks the events
-// against works, what the portable engine does. On the native engine the
-// engine may instead refuse the yield: the first Resume then reports a
+// against works, what the portable engine does. On the native engine (and
+// the portable engine in strict mode) the engine may instead refuse the
+// yield: the first Resume then reports a
 // *PanicError saying the yield is not supported on the native engine, the
 // coroutine is dead, and the events before that Resume are unwound (the
 // body's deferred calls).
@@ -499,7 +504,7 @@ func checkWorksOrRefuses(t *testing.T, k sharedstack.Kind, c *Coroutine[int, int
 	if err == nil {
 		_ = resume(5)
 	}
-	if k == sharedstack.Native && err != nil {
+	if refuses(k) && err != nil {
 		var pe *PanicError
 		require.ErrorAs(t, err, &pe)
 		msg := fmt.Sprint(pe.Value)

@@ -13,6 +13,14 @@
 //     iter.Pull uses). Always correct; the fallback, the choice under the race
 //     detector, and the oracle the native engine is tested against.
 //
+// On both engines thread lock state follows control, as if the body were a
+// plain call on its resumer (portable_lock.go: the portable engine records
+// the switching goroutine's lock state for the runtime's switch before each
+// switch). In strict mode (SetStrict, or COSTACK_STRICT=1; strict.go) the
+// portable engine refuses every yield the native engine refuses, with the
+// same panic (refusal.go), so that tests on the portable engine fail where
+// a release build would.
+//
 // The engine is chosen once, at first use, in selectEngine. The environment
 // variable COSTACK_ENGINE=native|portable overrides the default; an engine that
 // is not available is reported by [Engine], never a crash.

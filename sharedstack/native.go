@@ -730,10 +730,6 @@ func checkYieldBottom(pc uintptr) {
 	ysPrepareRet.Store(pc)
 }
 
-// maxImage is the largest image the engine saves: sizes and offsets are
-// 32-bit fields. A deeper yield is refused (msgImageTooBig).
-const maxImage = 1 << 30
-
 // funcName names the function whose code contains pc: the physical
 // frame's function, not a function inlined into it at pc (which is what
 // runtime.FuncForPC(pc) names).

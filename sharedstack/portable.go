@@ -11,30 +11,52 @@ import (
 // iter.Pull: the body runs on a goroutine of its own that only ever runs
 // while the resumer is blocked in next, so control passes back and forth
 // exactly as on the native engine.
+//
+// Thread lock state follows control across every switch, as on the native
+// engine (portable_lock.go): each switch first records the switcher's lock
+// state in the runtime's coro (syncLock).
 type portable struct {
 	next  func() (struct{}, bool)
 	yield func(struct{}) bool
+	// coro is next's runtime coro, whose lock record syncLock keeps.
+	coro *runtimeCoro
 	// bodyG is the body's goroutine (gls.ID), the only one that may yield,
 	// and co the coroutine, the only one that may (not a copy of it).
 	bodyG uintptr
 	co    *Coroutine
+	// woke is how many cgo callbacks the body's goroutine was inside of
+	// when it last woke (callbackDepth): a yield from deeper is a yield
+	// from inside a callback the body made.
+	woke uint32
 }
 
 func (p *portable) resume(c *Coroutine) {
 	if p.next == nil {
 		// The sequence never stops early: Close unwinds the body by resuming
 		// it, so stop is only needed if the body never started, and then
-		// next was never created.
+		// next was never created. The thread lock probe runs before the
+		// first coro is made.
+		_ = portableLocks()
 		p.next, _ = iter.Pull(func(yield func(struct{}) bool) {
 			p.yield = yield
 			p.bodyG, p.co = gls.ID(), c
+			p.woke = callbackDepth()
+			// The body's end is a switch too (coroexit, after this
+			// function returns), made in whatever lock state the body
+			// left this goroutine in.
+			defer p.handBack()
 			run(c)
 		})
+		p.coro = coroOf(p.next)
 	}
+	syncLock(p.coro)
 	// If the body calls runtime.Goexit, next propagates it to this
 	// goroutine, as the contract asks.
 	p.next()
 }
+
+// handBack records the body goroutine's lock state for its last switch.
+func (p *portable) handBack() { syncLock(p.coro) }
 
 func (p *portable) suspend(c *Coroutine) {
 	if c.n.phase != active {
@@ -43,8 +65,16 @@ func (p *portable) suspend(c *Coroutine) {
 	if gls.ID() != p.bodyG || c != p.co {
 		panic(msgOtherGoroutine)
 	}
+	if callbackDepth() > p.woke {
+		panic(msgCgo)
+	}
+	if strictOn() {
+		strictCheck()
+	}
+	syncLock(p.coro)
 	// yield returns false only after stop, which this engine never calls.
 	p.yield(struct{}{})
+	p.woke = callbackDepth()
 }
 
 // portableStack is the smallest stack the runtime gives a goroutine. The
@@ -61,5 +91,7 @@ func (p *portable) footprint() int {
 }
 
 func (p *portable) release() {
+	// coro stays: the body's goroutine hands back with it after the body
+	// has ended (handBack), and next's closure holds it anyway.
 	p.next, p.yield, p.co = nil, nil, nil
 }

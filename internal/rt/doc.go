@@ -4,7 +4,9 @@
 //
 // Every layout here is private to the Go versions and architectures it was
 // read from, and is compiled only under the matching build tags (linux &&
-// (amd64 || arm64) && Go 1.26 or 1.27 && !race); what differs between
+// (amd64 || arm64) && Go 1.26 or 1.27 && !race; the goroutine mirrors of
+// g.go and CallerFP of fp.go also under -race, for sharedstack's strict
+// mode on the portable engine); what differs between
 // versions is in layout_go1NN.go, what differs between architectures (the
 // pc quantum, how g is loaded) in arch_GOARCH.go and rt_GOARCH.s. The
 // mirrored structs (_func, moduledata, the g prefix, _defer) have no

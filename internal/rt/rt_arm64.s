@@ -1,4 +1,4 @@
-//go:build linux && arm64 && go1.26 && !go1.28 && !race
+//go:build linux && arm64 && go1.26 && !go1.28
 
 #include "textflag.h"
 

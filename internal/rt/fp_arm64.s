@@ -1,0 +1,10 @@
+//go:build linux && arm64 && go1.26 && !go1.28
+
+#include "textflag.h"
+
+// func CallerFP() uintptr
+// The frame pointer of CallerFP's caller: this function has no frame, so
+// R29 is still the caller's.
+TEXT ·CallerFP(SB), NOSPLIT, $0-8
+	MOVD R29, ret+0(FP)
+	RET
