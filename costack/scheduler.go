@@ -466,6 +466,9 @@ func (s *Scheduler) Now() time.Duration { return s.now }
 // each fixed step stands for, by which a physics step integrates.
 func (s *Scheduler) FixedStep() time.Duration { return s.fixedStep }
 
+// Clock returns the scheduler's Clock (see WithClock).
+func (s *Scheduler) Clock() Clock { return s.clock }
+
 // Len reports the number of live tasks: started and not yet ended.
 func (s *Scheduler) Len() int { return int(s.live.Load()) }
 
