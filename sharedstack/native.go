@@ -49,7 +49,6 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -343,7 +342,7 @@ func yieldPrepare(n *native) {
 	// records from the goroutine; such a record inside the region would be
 	// left dangling by the copy. Refuse instead.
 	if uintptr(gp.Panic)-uintptr(bottom) < size {
-		panic("costack: Yield while a panic is in progress in the coroutine, or inside a deferred call run by the runtime, is not supported on the native engine")
+		panic(msgPanicking)
 	}
 	// The coroutine's defer records: checked now, detached last. records
 	// is how many there are, stackRecs the offsets of the stack-allocated
@@ -480,7 +479,7 @@ func checkDefers(gp *rt.G, bottom unsafe.Pointer, size uintptr) (int, []uint32) 
 		inStack := uintptr(d.Fn)-gp.StackLo < gp.StackHi-gp.StackLo
 		switch {
 		case d.Rangefunc:
-			panic("costack: Yield with a pending range-over-func defer (a defer inside a range-over-func loop body) is not supported on the native engine")
+			panic(msgRangeFuncDefer)
 		case d.Heap && inStack:
 			panic("costack: Yield with a pending defer of a stack-allocated closure is not supported on the native engine (please report)")
 		case d.Heap:
@@ -901,17 +900,14 @@ func decodeMeta(pc uintptr) *frameMeta {
 	if f.Entry() == entryPC() {
 		return &frameMeta{enter: true}
 	}
-	switch {
-	case strings.HasPrefix(name, "reflect."), isReflectCall(name):
-		return &frameMeta{refuse: "costack: Yield inside reflect.Call or reflect.MakeFunc is not supported on the native engine (" + name + ")"}
-	case strings.Contains(name, "cgocallback") || strings.Contains(name, "cgocall"):
-		return &frameMeta{refuse: "costack: Yield inside a cgo callback is not supported on the native engine (" + name + ")"}
+	if why := refusalByName(name); why != "" {
+		return &frameMeta{refuse: why}
 	}
 	// I6: our own yieldSwitch is the only assembly allowed in the chain;
 	// anything else may lack stack maps, write SP, or be a runtime switch.
 	if f.Flag()&(rt.FlagAsm|rt.FlagSPWrite|rt.FlagTopFrame) != 0 && f.Entry() != yieldSwitchPC() ||
 		f.Args() == rt.ArgsSizeUnknown {
-		return &frameMeta{refuse: "costack: Yield across a frame without Go stack maps (" + name + ") is not supported on the native engine"}
+		return &frameMeta{refuse: msgNoMaps + " (" + name + ")"}
 	}
 	spd, ok := f.SPDelta(pc)
 	if !ok || spd < 0 || spd%8 != 0 {
@@ -987,16 +983,6 @@ func decodeMeta(pc uintptr) *frameMeta {
 		m.objs = append(m.objs, o)
 	}
 	return m
-}
-
-// isReflectCall reports the runtime's assembly trampolines of reflect.Call
-// (runtime.reflectcall and runtime.call16 ... runtime.call1073741824).
-func isReflectCall(name string) bool {
-	if name == "runtime.reflectcall" {
-		return true
-	}
-	digits, ok := strings.CutPrefix(name, "runtime.call")
-	return ok && digits != "" && strings.Trim(digits, "0123456789") == ""
 }
 
 // funcName names the function whose code contains pc: the physical
