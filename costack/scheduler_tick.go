@@ -116,9 +116,8 @@ func (s *Scheduler) runPhase(o uint8, lastStep bool) {
 	for _, w := range s.workers {
 		w.phase, w.lastStep = o, lastStep
 	}
-	s.run(ready)
+	s.run(ready) // each worker clears its part of ready once it has run it
 	s.merge()
-	clear(ready)
 	if o == orderFixed {
 		s.cur[o], s.fixedAgain = s.fixedAgain, ready[:0]
 	} else {
@@ -181,6 +180,9 @@ func (w *worker) loop() {
 // return, which is why core.resume is written out here, as in
 // Coroutine.Resume. Keep it so.
 func (w *worker) runAll(ts []*Task) {
+	// Each worker clears its part of the ready list (so that the list does
+	// not keep ended tasks alive), in parallel.
+	defer clear(ts)
 	for _, t := range ts {
 		f := t.flags.Load()
 		if f&^flagLabels != 0 {
@@ -228,7 +230,13 @@ func (s *Scheduler) merge() {
 	s.mu.Lock()
 	for _, w := range s.workers {
 		for o := range w.next {
-			if len(w.next[o]) > 0 {
+			switch {
+			case len(w.next[o]) == 0:
+			case len(s.next[o]) == 0:
+				// Take the worker's list as it is (with one worker, every
+				// tick): no copy of a list of N tasks on this goroutine.
+				s.next[o], w.next[o] = w.next[o], s.next[o][:0]
+			default:
 				s.next[o] = append(s.next[o], w.next[o]...)
 				clear(w.next[o])
 				w.next[o] = w.next[o][:0]
