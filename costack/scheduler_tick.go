@@ -200,7 +200,7 @@ func (w *worker) runAll(ts []*Task) {
 		// core.resume, written out.
 		t.c.Enter()
 		outcome, p := t.c.co.Resume()
-		if outcome == sharedstack.Yielded {
+		if outcome == sharedstack.Yielded || outcome == sharedstack.NoStack {
 			t.c.Exit(running.Suspended)
 		}
 		if f != 0 {

@@ -484,7 +484,15 @@ func (t *Task) step() {
 // (Cancel only flags a task not in a wait), and the append needs no atomic
 // operation.
 func (t *Task) resumed(outcome sharedstack.Outcome, p *sharedstack.Panic) {
-	if outcome != sharedstack.Yielded {
+	switch outcome {
+	case sharedstack.Yielded:
+	case sharedstack.NoStack:
+		// The task's frames do not fit in the worker's stack: it cannot
+		// run again. It ends with the error; what the engine holds for it
+		// is freed with it, its deferred calls do not run.
+		t.finish(&sharedstack.Panic{Value: stackLimitError(&t.c.co)})
+		return
+	default:
 		t.finish(p)
 		return
 	}
@@ -536,7 +544,10 @@ func (t *Task) closeCancelled() {
 // closeNow closes a suspended (or never started) task on the calling
 // goroutine.
 func (t *Task) closeNow() {
-	p := t.c.close()
+	o, p := t.c.close()
+	if o == sharedstack.NoStack {
+		p = &sharedstack.Panic{Value: stackLimitError(&t.c.co)}
+	}
 	t.finish(p)
 }
 

@@ -24,6 +24,9 @@ const (
 	// msgNoMaps: a frame without Go stack maps (foreign assembly, a
 	// runtime switch) is in the chain.
 	msgNoMaps = "costack: Yield across a frame without Go stack maps is not supported on the native engine"
+	// msgImageTooBig: the coroutine's frames take more than 1 GB (sizes
+	// are 32-bit fields of the engine's state).
+	msgImageTooBig = "costack: Yield of a coroutine whose frames take more than 1 GB is not supported on the native engine"
 )
 
 // refusalByName returns the refusal of a yield across a frame of the
