@@ -92,9 +92,9 @@ import (
 // Tick, TickDt, Run and Close must be called from one goroutine at a time,
 // and not from a task body or an Apply function. Frame, Now and FixedStep
 // may be called from task bodies and from the goroutine calling Tick; Go,
-// Len, WriteTasks, Task.Cancel, Task.Done, Task.String, the methods of
-// Group and Waker.Wake from any goroutine (a task made ready from another
-// goroutine interrupts Run's sleep).
+// Len, WriteTasks, Task.Cancel, Task.Done, Task.Context, Task.String, the
+// methods of Group but Now, and Waker.Wake from any goroutine (a task made
+// ready from another goroutine interrupts Run's sleep).
 //
 // Task bodies run on the worker goroutines (or, on the portable engine, on
 // goroutines of their own that run only while a worker waits for them), so
