@@ -22,12 +22,10 @@ func (wallClock) Now() time.Time { return time.Now() }
 // WithClock makes the scheduler read real time from c instead of the wall
 // clock.
 func WithClock(c Clock) SchedulerOption {
-	return func(s *Scheduler) {
-		if c == nil {
-			panic("costack: WithClock(nil)")
-		}
-		s.clock = c
+	if c == nil {
+		panic("costack: WithClock(nil)")
 	}
+	return func(s *Scheduler) { s.clock = c }
 }
 
 // A ManualClock is a [Clock] that moves only when told to, for tests and

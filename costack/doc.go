@@ -129,4 +129,78 @@
 //     not supported on the native engine, nor on the portable engine".
 //     The C frames cannot be suspended. Calling C, and resuming
 //     coroutines from inside a callback, are fine.
+//
+// # The scheduler, for game developers
+//
+// A [Scheduler] runs [Task]s the way Unity runs coroutines, with what
+// UniTask and More Effective Coroutines (MEC) add: phases of the frame,
+// groups of tasks to pause, scale or kill together, structured
+// cancellation, typed results, and no allocation per frame. The Scheduler's
+// own documentation is the reference for order, time, cost, workers and
+// goroutines; this is the map from the concepts those libraries use:
+//
+//	Unity coroutines                    costack
+//	StartCoroutine(f)                   s.Go(body)  (runs from the next tick)
+//	StopCoroutine / StopAllCoroutines   task.Cancel() / group.Cancel()
+//	yield return null                   t.Yield()
+//	yield return new WaitForSeconds     yield.For(t, d)  (scheduler or group time)
+//	WaitForSecondsRealtime              yield.ForRealtime(t, d)
+//	WaitUntil / WaitWhile               yield.Until / yield.While
+//	WaitForFixedUpdate                  yield.Phase(t, costack.FixedUpdate)
+//	WaitForEndOfFrame                   yield.Phase(t, costack.EndOfFrame)
+//	yield return StartCoroutine(f)      yield.Join(t, s.Go(body))
+//	Time.timeScale                      group.SetTimeScale(f)  (per group)
+//	Time.fixedDeltaTime, max timestep   FixedStep(step, maxPerTick)
+//	a disabled MonoBehaviour            group.Pause()
+//
+//	UniTask                             costack
+//	UniTask.Yield(PlayerLoopTiming)     t.YieldTo(phase), InPhase(phase)
+//	UniTask.Delay(d, ignoreTimeScale)   yield.For / yield.ForRealtime
+//	UniTask.DelayFrame(n)               yield.Frames(t, n)
+//	UniTask<T>, await                   GoResult(s, body) -> *TaskOf[T], h.Join(t)
+//	UniTask.WhenAll / WhenAny           yield.JoinAll / yield.JoinAny (typed),
+//	                                    yield.All / yield.Any (any waits)
+//	CancellationToken                   t.Context(); cancelling a task cancels its
+//	                                    children and their interop.Block calls
+//	Channel<T>                          yield.Mailbox[T]
+//	UniTaskTracker                      s.WriteTasks(w), Task.String, OnTaskEnd
+//
+//	More Effective Coroutines           costack
+//	Timing.RunCoroutine(f, Segment)     s.Go(body, costack.InPhase(phase))
+//	Segment.Update/FixedUpdate/...      Update, FixedUpdate, LateUpdate, EndOfFrame
+//	tags and layers: Kill/Pause/        Group: Cancel, Pause, Resume (O(group size))
+//	  ResumeCoroutines(tag)
+//	Timing.WaitForSeconds               yield.For(t, d)
+//	Timing.WaitUntilDone(handle)        yield.Join(t, task)
+//	CoroutineHandle                     *Task
+//	LocalTimeScale                      group.SetTimeScale, group.Now
+//	zero allocations per frame          Yield, YieldTo and frame waits allocate
+//	                                    nothing; a tick costs about a bare loop
+//	                                    of Coroutine.Resume calls
+//
+// What differs: a task is a plain Go function with its own stack of
+// calls, so a wait may be deep inside helpers (no "yield return" chain);
+// waits end at the next tick, never in the middle of the current one
+// (except YieldTo a later phase); and with Workers(n) task bodies run in
+// parallel, sharing through Task.Apply, mailboxes and signals.
+//
+// # Debugging tasks
+//
+// Give tasks names (Named): a *Task prints as "name#id" and its state,
+// including what it waits for ("guard#12 waiting for yield.After(2s)
+// [group level1]"); every waiter of package yield describes itself.
+// [Scheduler.WriteTasks] writes the whole task tree, for a debug page or a
+// log. [OnTaskEnd] reports every task's end and error without polling
+// Task.Err; without it, a task that panics is logged with its stack
+// (log.Printf). [ProfileLabels] labels CPU profile samples with the task's
+// name (go tool pprof -tagfocus task=guard).
+//
+// In a debugger, every task of a worker runs on that worker's goroutine, at
+// the same stack addresses (on the native engine), so a breakpoint in a
+// task body stops for every task that passes there, and "goroutine"
+// conditions cannot tell tasks apart. Make the condition the task instead:
+// in dlv, "break enemy.go:42" then "condition 1 t.id == 12" (the task's
+// ID) or, in code, a check of costack.CurrentTask().ID(). A suspended task
+// is not on any goroutine's stack on the native engine: find it with
+// WriteTasks, not in a goroutine dump.
 package costack

@@ -1,6 +1,8 @@
 package costack
 
 import (
+	"io"
+	"log"
 	"os"
 	"runtime"
 	"testing"
@@ -11,7 +13,10 @@ import (
 // TestMain fails the package if a test leaves a goroutine behind. Dropped
 // suspended coroutines are closed by finalizers, which need a GC to
 // run, so collect twice before looking (goleak then retries for a while).
+// The log of tasks that panic on purpose is discarded
+// (TestPanicWithNoHookIsLogged checks it).
 func TestMain(m *testing.M) {
+	log.SetOutput(io.Discard)
 	code := m.Run()
 	if code == 0 {
 		runtime.GC()

@@ -4,12 +4,25 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/costack-dev/costack/internal/gls"
 )
 
 // A Scheduler runs many [Task]s in frames, the way a game loop runs its
 // entities: the loop calls [Scheduler.Tick] once per frame, and each Tick
-// resumes every task whose wait is satisfied, once, and returns when all of
-// them have yielded or ended.
+// resumes every task whose wait is satisfied, once per phase it waits for,
+// and returns when all of them have yielded or ended. A server with no frame
+// rate calls [Scheduler.Run] instead, which ticks whenever a task is ready.
+//
+// # Phases
+//
+// A tick runs its tasks in phases, in this order: [FixedUpdate] zero or
+// more times (one per fixed step of scheduler time accumulated, see
+// FixedStep), then [Update], [LateUpdate] and [EndOfFrame]. A task resumes
+// in its home phase (Update unless it was started with InPhase) after
+// Yield and after any wait; [Task.YieldTo] suspends it until the next
+// occurrence of a given phase, later in this tick if that phase is still
+// to come, else in the next tick.
 //
 // # Time
 //
@@ -17,97 +30,142 @@ import (
 // of their durations (FrameDuration per Tick, or d per TickDt(d)). Waits on
 // time use this clock, never the wall clock, so a simulation runs the same
 // whether it is paused, slowed down, or run faster than real time. A
-// program with no frame rate, such as a server, calls [Scheduler.Run]
-// instead of Tick: it ticks only when a task is ready, and each of its
-// ticks advances Now by the real time elapsed, read from the scheduler's
-// [Clock].
+// task in a [Group] waits on its group's clock instead, which stops while
+// the group is paused and runs at the group's time scale. Real-time waits
+// (Waker.WakeAtRealtime) read the scheduler's [Clock] (the wall clock
+// unless WithClock says otherwise) and ignore pauses and time scales. In
+// [Scheduler.Run], each tick advances Now by the real time elapsed, read
+// from the Clock.
 //
 // # Cost
 //
 // A waiting task costs nothing per tick until its wait can end: Yield puts
 // the task on next tick's list, frame waits go into a wheel of frame buckets
-// (and a heap for waits further than a few seconds ahead), time waits into a
-// heap, and event waits (signals, other tasks, Wake from other goroutines)
-// are found through the event. Predicates (Waker.WakeWhen, yield.Until) are
-// the exception: they are evaluated once per tick.
+// (and a heap for waits further than a few seconds ahead), time and
+// real-time waits into heaps (one per group with time waits), and event
+// waits (signals, mailboxes, other tasks, Wake from other goroutines) are
+// found through the event. Predicates (Waker.WakeWhen, yield.Until) are the
+// exception: they are evaluated once per tick. A tick's own cost beyond the
+// resumes is a few list operations per phase and per worker, plus one
+// check per group with time waits; pausing, resuming or cancelling a group
+// costs time proportional to its size.
 //
 // # Order
 //
-// With one worker, resumption order is deterministic. A tick resumes, in
-// this order: the tasks that task bodies made ready during the previous
-// tick — by yielding, by Go, by waking them (Wake, a task they joined
-// ending) — in the order of those calls; then those woken at the end of the
-// previous tick by Apply functions (signals fired by bodies) and, between
-// ticks, by the game loop, in the order of the wakes; then, at the start of
-// the tick, the frame waits that are due (in the order they were armed), the
-// time waits that are due (earliest deadline first, ties in a fixed order),
-// and the predicates that now hold (in the order they were armed). Only
-// wakes from other goroutines (such as interop.Block's) make the order
-// depend on timing.
+// With one worker, resumption order is deterministic. Within each phase,
+// a tick resumes, in this order: the tasks made ready for it during the
+// previous tick or phase by task bodies — by yielding, by Go, by waking
+// them (Wake, a task they joined ending) — in the order of those calls;
+// then those woken at the end of the previous tick by Apply functions
+// (signals fired by bodies) and, between ticks, by the game loop, in the
+// order of the wakes; then, for the home phase, the tasks of groups
+// resumed since the previous tick, and the waits that are due at the start
+// of the tick: frame waits (in the order they were armed), time waits
+// (earliest deadline first, ties in a fixed order; the scheduler's, then
+// each group's in the order the groups got their first time wait),
+// real-time waits (likewise) and the predicates that now hold (in the order
+// they were armed). Only wakes from other goroutines (such as
+// interop.Block's) make the order depend on timing.
 //
 // # Workers
 //
-// With Workers(n), n > 1, each tick's ready tasks are split into n
+// With Workers(n), n > 1, each phase's ready tasks are split into n
 // contiguous parts, one per worker goroutine (the goroutine calling Tick is
 // one of them), each of which is one shared stack. Task bodies then run in
 // parallel, so a body may touch only its own entity and values no other task
-// touches in the same tick; anything shared goes through [Task.Apply]
-// (deferred to the end of the tick and run in a fixed order), channels, or
-// other synchronisation. The scheduler itself — Go, Wait, Wake, Cancel, the
-// waits and signals of package yield — is safe to use from bodies on any
-// worker. What the tasks of a worker yield, arm, start or wake is collected
-// per worker and merged in worker order at the end of the tick; a join on a
-// task that ends during the tick, and a signal fired by a body, take effect
-// at the end of the tick. So every task runs in the same frames whatever the
-// number of workers, and when bodies touch only their own entities (and
-// share through Apply), the results are the same too: a simulation is
-// deterministic for a given seed. The order within a frame is that of one
-// worker, except among tasks woken by a task of another worker.
+// touches in the same phase; anything shared goes through [Task.Apply]
+// (deferred to the end of the tick and run in a fixed order), channels,
+// mailboxes, or other synchronisation. The scheduler itself — Go, Wait,
+// Wake, Cancel, groups, the waits and signals of package yield — is safe to
+// use from bodies on any worker. What the tasks of a worker yield, arm,
+// start or wake is collected per worker and merged in worker order at the
+// end of each phase; a join on a task that ends during the tick, and a
+// signal fired by a body, take effect at the end of the tick. So every task
+// runs in the same frames and phases whatever the number of workers, and
+// when bodies touch only their own entities (and share through Apply), the
+// results are the same too: a simulation is deterministic for a given
+// seed. The order within a phase is that of one worker, except among tasks
+// woken by a task of another worker.
 //
 // # Goroutines
 //
 // Tick, TickDt, Run and Close must be called from one goroutine at a time,
-// and not from a task body or an Apply function. Frame and Now may be
-// called from task bodies and from the goroutine calling Tick; Go, Len,
-// Task.Cancel, Task.Done and Waker.Wake from any goroutine (a task made
+// and not from a task body or an Apply function. Frame, Now and FixedStep
+// may be called from task bodies and from the goroutine calling Tick; Go,
+// Len, WriteTasks, Task.Cancel, Task.Done, Task.Context, Task.String, the
+// methods of Group but Now, and Waker.Wake from any goroutine (a task made
 // ready from another goroutine interrupts Run's sleep).
 //
 // Task bodies run on the worker goroutines (or, on the portable engine, on
 // goroutines of their own that run only while a worker waits for them), so
 // runtime.Goexit in a body — t.FailNow in a test — ends a worker: do not.
-// A panic in a body ends its task (see Task.Err); a panic in an Apply
-// function or a WakeWhen predicate propagates out of Tick.
+// A panic in a body ends its task (see Task.Err and OnTaskEnd); a panic in
+// an Apply function, a WakeWhen predicate or an OnTaskEnd function
+// propagates out of Tick.
 type Scheduler struct {
-	frameDur time.Duration
-	nworkers int
+	frameDur  time.Duration
+	fixedStep time.Duration
+	maxFixed  int
+	nworkers  int
+	clock     Clock
+	src       EventSource
+	onEnd     func(t *Task, err error)
+	labels    bool // ProfileLabels
+	// epoch is the Clock's time at NewScheduler: real-time waits are kept
+	// as offsets from it.
+	epoch time.Time
 
-	clock Clock
-	src   EventSource
-
-	frame uint64
-	now   time.Duration
+	// Written by the goroutine driving the scheduler, between phases.
+	frame    uint64
+	now      time.Duration
+	fixedAcc time.Duration
 	// drive is held by Tick, Run and Close for their duration, so that no
-	// two of them overlap; ticking is set while a tick runs.
+	// two of them overlap; ticking is set while a tick runs (and during
+	// Close, whose deferred calls may start tasks as bodies do).
 	drive   atomic.Bool
 	ticking atomic.Bool
 	closed  bool
+	// tickMu is held for each tick and by Close: what reads the state of
+	// suspended tasks from another goroutine (WriteTasks, Task.String)
+	// takes it to know that no body runs.
+	tickMu sync.Mutex
+	// serialG is the goroutine driving the scheduler while it runs code
+	// outside the parallel part of a tick (Apply functions, OnTaskEnd,
+	// closing task trees), or 0.
+	serialG atomic.Uintptr
 
-	// mu guards queue, tasks, sleeping and the joiner lists of tasks.
-	mu    sync.Mutex
-	queue []*Task // ready for the next tick
-	tasks []*Task // every live task
-	live  atomic.Int64
+	// mu guards next, the task tree (roots, the children of tasks, their
+	// parents), the members and held lists of groups, the joiner lists of
+	// tasks, groupChanges, nextID, sleeping and sleeper.
+	mu sync.Mutex
+	// next holds the tasks ready for each phase of the next tick, by
+	// phase order (see phaseOrder).
+	next      [numPhases][]*Task
+	roots     []*Task // tasks with no live parent; may hold ended ones
+	liveRoots int
+	// groupChanges lists the groups whose Pause, Resume or SetTimeScale
+	// takes effect at the start of the next tick.
+	groupChanges []*Group
+	nextID       uint64
+	live         atomic.Int64
 	// sleeping is set while Run sleeps in src, on goroutine sleeper (see
 	// wakeRunLocked).
 	sleeping bool
 	sleeper  uintptr
 
-	spare []*Task // the previous tick's ready list, for reuse
-	wheel [wheelSize][]Waker
-	far   timerHeap // frame waits beyond the wheel
-	times timerHeap // time waits
-	polls []poll
-	fire  []Waker
+	// The rest belongs to the goroutine driving the scheduler.
+
+	// cur holds the tasks ready for each phase of the current tick;
+	// fixedAgain those that wait for the next fixed step of this tick.
+	cur         [numPhases][]*Task
+	fixedAgain  []*Task
+	wheel       [wheelSize][]Waker
+	far         timerHeap // frame waits beyond the wheel
+	times       timerHeap // time waits of tasks in no group
+	realtimes   timerHeap // real-time waits, in ns since epoch
+	timedGroups []*Group  // groups with time waits
+	polls       []poll
+	fire        []Waker
 
 	workers []*worker
 	started bool
@@ -115,68 +173,79 @@ type Scheduler struct {
 	exitWG  sync.WaitGroup
 }
 
-// wheelSize is the number of frame buckets: frame waits up to this many
-// frames ahead cost an append; further ones go into a heap.
-const wheelSize = 256
-
-type timer struct {
-	at int64
-	w  Waker
-}
-
-type poll struct {
-	w    Waker
-	cond func() bool
-}
-
-// worker is one goroutine running tasks in a tick, and what those tasks
-// produced for the scheduler, merged at the end of the tick.
-type worker struct {
-	s       *Scheduler
-	chunk   []*Task
-	start   chan struct{}
-	next    []*Task // yielded or woken during the tick
-	frames  []timer
-	times   []timer
-	polls   []poll
-	applies []func()
-}
-
 // A SchedulerOption configures a Scheduler.
 type SchedulerOption func(*Scheduler)
 
-// Workers sets the number of worker goroutines running each tick's tasks
+// Workers sets the number of worker goroutines running each phase's tasks
 // (default 1: they all run on the goroutine calling Tick). See the
 // Scheduler documentation for what task bodies may touch when n > 1.
 func Workers(n int) SchedulerOption {
-	return func(s *Scheduler) {
-		if n < 1 {
-			panic("costack: Workers(n) with n < 1")
-		}
-		s.nworkers = n
+	if n < 1 {
+		panic("costack: Workers(n) with n < 1")
 	}
+	return func(s *Scheduler) { s.nworkers = n }
 }
 
 // FrameDuration sets the scheduler time one Tick advances (default 1/60 s).
 func FrameDuration(d time.Duration) SchedulerOption {
-	return func(s *Scheduler) {
-		if d < 0 {
-			panic("costack: negative FrameDuration")
-		}
-		s.frameDur = d
+	if d < 0 {
+		panic("costack: negative FrameDuration")
 	}
+	return func(s *Scheduler) { s.frameDur = d }
+}
+
+// FixedStep sets the step of the FixedUpdate phase (default: the frame
+// duration) and the most steps one tick runs (default 8). Each tick adds
+// its duration to an accumulator and runs FixedUpdate once per whole step
+// in it, as Unity's fixed timestep and Ebitengine's fixed TPS do; when a
+// long tick would need more than maxPerTick steps, the extra whole steps
+// are dropped (the simulation slows down rather than spiralling).
+func FixedStep(step time.Duration, maxPerTick int) SchedulerOption {
+	if step <= 0 || maxPerTick < 1 {
+		panic("costack: FixedStep needs step > 0 and maxPerTick >= 1")
+	}
+	return func(s *Scheduler) { s.fixedStep, s.maxFixed = step, maxPerTick }
+}
+
+// OnTaskEnd registers fn to be called once for every task that ends
+// (returns, panics, is cancelled or closed), with the task and its Err, on
+// the goroutine driving the scheduler: at the end of the phase the task
+// ended in, in the order tasks ended (with one worker), or in Close. It is
+// how a program learns of task failures without polling Task.Err. Without
+// it, a task that panics is logged (log.Printf, with its stack); with it,
+// nothing is logged.
+func OnTaskEnd(fn func(t *Task, err error)) SchedulerOption {
+	return func(s *Scheduler) { s.onEnd = fn }
+}
+
+// ProfileLabels makes the scheduler label the goroutine running each named
+// or labelled task's body with the task's pprof labels (task=name and
+// those given with Labels) while the body runs, so that CPU profiles
+// attribute samples to tasks (go tool pprof -tagfocus task=enemy). It
+// costs two label switches per resume of such a task (see
+// BenchmarkSchedulerLabels), so it is off by default. The goroutine
+// calling Tick has no labels after a labelled task ran on it.
+func ProfileLabels(on bool) SchedulerOption {
+	return func(s *Scheduler) { s.labels = on }
 }
 
 // NewScheduler returns a scheduler with no tasks, at frame 0 and time 0.
 // With Workers(n > 1), Close must be called to stop its worker goroutines.
 func NewScheduler(opts ...SchedulerOption) *Scheduler {
-	s := &Scheduler{frameDur: time.Second / 60, nworkers: 1, clock: wallClock{}}
+	s := &Scheduler{frameDur: time.Second / 60, nworkers: 1, clock: wallClock{}, maxFixed: 8}
 	for _, o := range opts {
 		o(s)
 	}
 	if s.src == nil {
 		s.src = newChanSource()
 	}
+	if s.fixedStep == 0 {
+		s.fixedStep = s.frameDur
+		if s.fixedStep == 0 {
+			s.fixedStep = time.Second / 60
+		}
+	}
+	s.epoch = s.clock.Now()
 	s.workers = make([]*worker, s.nworkers)
 	for i := range s.workers {
 		s.workers[i] = &worker{s: s}
@@ -184,31 +253,74 @@ func NewScheduler(opts ...SchedulerOption) *Scheduler {
 	return s
 }
 
-// Go starts a task running body. The task first runs on the next Tick (a
-// task started during a tick does not run in that tick). Go may be called
-// from task bodies.
-func (s *Scheduler) Go(body func(t *Task)) *Task {
+// Go starts a task running body, configured by opts (a name, a group, a
+// home phase...; see TaskOption). The task first runs on the next Tick (a
+// task started during a tick does not run in that tick), in its home
+// phase. Started by a task body of the same scheduler, it is that task's
+// child unless Detached is given: cancelling the parent cancels it. Go may
+// be called from any goroutine.
+func (s *Scheduler) Go(body func(t *Task), opts ...TaskOption) *Task {
 	if body == nil {
 		panic("costack: Scheduler.Go with a nil body")
 	}
-	t := &Task{sched: s, body: body}
+	var spec taskSpec
+	for _, o := range opts {
+		o(&spec)
+	}
+	t := &Task{sched: s, body: body, phase: phaseOrder[spec.phase]}
 	t.c.Tag = taskTag
-	t.sink.task = t
-	t.flags.set(flagQueued)
 	t.c.co.Init((*taskBody)(t))
+	var parent *Task
+	w := (*worker)(nil)
+	if cur := currentTask(); cur != nil && cur.sched == s {
+		if s.ticking.Load() {
+			w = cur.w
+		}
+		if !spec.detached {
+			parent = cur
+		}
+	}
+	if spec.group != nil && spec.group.s != s {
+		panic("costack: Scheduler.Go with a Group of another scheduler")
+	}
 	s.live.Add(1)
-	w := s.localWorker()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		s.live.Add(-1)
 		panic("costack: Scheduler.Go after Close")
 	}
-	t.idx = int32(len(s.tasks))
-	s.tasks = append(s.tasks, t)
+	s.nextID++
+	t.id = s.nextID
+	if spec.name != "" || len(spec.labels) > 0 {
+		t.extLocked().setLabels(spec.name, spec.labels, s.labels)
+		if s.labels {
+			t.flags.Or(flagLabels)
+		}
+	}
+	g := spec.group
+	if g == nil && parent != nil {
+		g = parent.group
+	}
+	if g != nil {
+		t.group = g
+		g.addLocked(t)
+	}
+	if parent != nil && parent.flags.Load()&flagDone == 0 {
+		t.parent = parent
+		px := parent.extLocked()
+		px.children = append(px.children, t)
+		px.liveChildren++
+		if parent.flags.Load()&flagCancelled != 0 {
+			t.flags.Or(flagCancelled) // born into a cancelled tree
+		}
+	} else {
+		s.roots = append(s.roots, t)
+		s.liveRoots++
+	}
 	interrupt := false
 	if w == nil {
-		s.queue = append(s.queue, t)
+		s.next[t.phase] = append(s.next[t.phase], t)
 		interrupt = s.wakeRunLocked()
 	}
 	s.mu.Unlock()
@@ -216,23 +328,90 @@ func (s *Scheduler) Go(body func(t *Task)) *Task {
 		s.src.Interrupt()
 	}
 	if w != nil {
-		w.next = append(w.next, t)
+		w.next[t.phase] = append(w.next[t.phase], t)
 	}
 	return t
 }
 
-// unregisterLocked removes t from the registry; s.mu is held.
-func (s *Scheduler) unregisterLocked(t *Task) {
-	i := int(t.idx)
-	if i < 0 || i >= len(s.tasks) || s.tasks[i] != t {
+// unlinkLocked takes an ended task out of the task tree, handing its live
+// children to its parent (or making them roots): a task that returns
+// leaves its children running. s.mu is held.
+func (s *Scheduler) unlinkLocked(t *Task) {
+	heir := t.parent
+	if x := t.extra.Load(); x != nil && x.liveChildren > 0 {
+		for _, c := range x.children {
+			if c.flags.Load()&flagDone != 0 {
+				continue
+			}
+			c.parent = heir
+			if heir != nil {
+				hx := heir.extLocked()
+				hx.children = append(hx.children, c)
+				hx.liveChildren++
+			} else {
+				s.roots = append(s.roots, c)
+				s.liveRoots++
+			}
+		}
+	}
+	if x := t.extra.Load(); x != nil {
+		x.children, x.liveChildren = nil, 0
+	}
+	if p := t.parent; p != nil {
+		px := p.extLocked()
+		px.liveChildren--
+		px.children = compactTasks(px.children, px.liveChildren)
+	} else {
+		s.liveRoots--
+		s.roots = compactTasks(s.roots, s.liveRoots)
+	}
+	t.parent = nil
+	if g := t.group; g != nil {
+		g.removeLocked()
+	}
+}
+
+// compactTasks drops the ended tasks from ts once they are most of it, so
+// that keeping ended tasks in lists costs O(1) amortised per task.
+func compactTasks(ts []*Task, live int) []*Task {
+	if len(ts) < 16 || len(ts) <= 2*live {
+		return ts
+	}
+	kept := ts[:0]
+	for _, t := range ts {
+		if t.flags.Load()&flagDone == 0 {
+			kept = append(kept, t)
+		}
+	}
+	clear(ts[len(kept):])
+	return kept
+}
+
+// liveLocked returns the live tasks of ts, in order; s.mu is held.
+func liveLocked(ts []*Task) []*Task {
+	var out []*Task
+	for _, t := range ts {
+		if t.flags.Load()&flagDone == 0 {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// enqueue puts a woken task on the list of its home phase for the next
+// tick.
+func (s *Scheduler) enqueue(t *Task) {
+	if w := s.localWorker(); w != nil {
+		w.next[t.phase] = append(w.next[t.phase], t)
 		return
 	}
-	last := len(s.tasks) - 1
-	s.tasks[i] = s.tasks[last]
-	s.tasks[i].idx = int32(i)
-	s.tasks[last] = nil
-	s.tasks = s.tasks[:last]
-	t.idx = -1
+	s.mu.Lock()
+	s.next[t.phase] = append(s.next[t.phase], t)
+	interrupt := s.wakeRunLocked()
+	s.mu.Unlock()
+	if interrupt {
+		s.src.Interrupt()
+	}
 }
 
 // localWorker returns the worker whose task is calling, during a tick, or
@@ -247,21 +426,6 @@ func (s *Scheduler) localWorker() *worker {
 	return nil
 }
 
-// enqueue puts a woken task on the list for the next tick.
-func (s *Scheduler) enqueue(t *Task) {
-	if w := s.localWorker(); w != nil {
-		w.next = append(w.next, t)
-		return
-	}
-	s.mu.Lock()
-	s.queue = append(s.queue, t)
-	interrupt := s.wakeRunLocked()
-	s.mu.Unlock()
-	if interrupt {
-		s.src.Interrupt()
-	}
-}
-
 // wakeBatch wakes root wakers of tasks of s, with one lock.
 func (s *Scheduler) wakeBatch(ws []Waker) {
 	w := s.localWorker()
@@ -272,14 +436,14 @@ func (s *Scheduler) wakeBatch(ws []Waker) {
 		if !k.s.gen.CompareAndSwap(k.gen, k.gen+1) {
 			continue
 		}
-		t := k.s.task
-		if t.state.CompareAndSwap(stateArming, stateSatisfied) || t.flags.set(flagQueued) {
+		t := taskOfSink(k.s)
+		if t.state.CompareAndSwap(stateArming, stateSatisfied) {
 			continue
 		}
 		if w != nil {
-			w.next = append(w.next, t)
+			w.next[t.phase] = append(w.next[t.phase], t)
 		} else {
-			s.queue = append(s.queue, t)
+			s.next[t.phase] = append(s.next[t.phase], t)
 		}
 	}
 	if w == nil {
@@ -291,185 +455,6 @@ func (s *Scheduler) wakeBatch(ws []Waker) {
 	}
 }
 
-// Tick runs one frame: it advances scheduler time by the frame duration,
-// then resumes once every task whose wait is satisfied, and returns when all
-// of them have yielded or ended. A task that panics ends with Err set; the
-// tick goes on.
-func (s *Scheduler) Tick() { s.TickDt(s.frameDur) }
-
-// TickDt is Tick advancing scheduler time by d instead of the frame
-// duration. The frame count still advances by one.
-func (s *Scheduler) TickDt(d time.Duration) {
-	if !s.drive.CompareAndSwap(false, true) {
-		panic("costack: Scheduler.Tick called during a tick, Run or Close (from a task body, or from two goroutines)")
-	}
-	defer s.drive.Store(false)
-	if s.closed {
-		panic("costack: Scheduler.Tick after Close")
-	}
-	s.tick(d)
-}
-
-// tick runs one frame advancing scheduler time by d; the caller holds
-// s.drive.
-func (s *Scheduler) tick(d time.Duration) {
-	s.ticking.Store(true)
-	defer s.ticking.Store(false)
-	s.frame++
-	s.now += d
-	s.fireDue()
-
-	s.mu.Lock()
-	ready := s.queue
-	s.queue = s.spare[:0]
-	s.mu.Unlock()
-
-	s.run(ready)
-
-	clear(ready)
-	s.spare = ready[:0]
-	s.merge()
-	s.apply()
-}
-
-// fireDue wakes the frame waits, time waits and predicates due this tick.
-func (s *Scheduler) fireDue() {
-	fire := s.fire[:0]
-	slot := &s.wheel[s.frame%wheelSize]
-	fire = append(fire, *slot...)
-	clear(*slot)
-	*slot = (*slot)[:0]
-	for len(s.far) > 0 && uint64(s.far[0].at) <= s.frame {
-		fire = append(fire, s.far.pop().w)
-	}
-	for len(s.times) > 0 && s.times[0].at <= int64(s.now) {
-		fire = append(fire, s.times.pop().w)
-	}
-	if len(s.polls) > 0 {
-		kept := s.polls[:0]
-		for _, p := range s.polls {
-			switch {
-			case !p.w.Pending():
-			case p.cond():
-				fire = append(fire, p.w)
-			default:
-				kept = append(kept, p)
-			}
-		}
-		clear(s.polls[len(kept):])
-		s.polls = kept
-	}
-	WakeAll(fire)
-	clear(fire)
-	s.fire = fire[:0]
-}
-
-// run resumes the ready tasks on the workers.
-func (s *Scheduler) run(ready []*Task) {
-	n := len(s.workers)
-	if n == 1 || len(ready) < 2*n {
-		s.workers[0].runAll(ready)
-		return
-	}
-	s.startWorkers()
-	per := (len(ready) + n - 1) / n
-	for i, w := range s.workers {
-		lo, hi := min(i*per, len(ready)), min((i+1)*per, len(ready))
-		w.chunk = ready[lo:hi]
-	}
-	s.tickWG.Add(n - 1)
-	for _, w := range s.workers[1:] {
-		w.start <- struct{}{}
-	}
-	w0 := s.workers[0]
-	w0.runAll(w0.chunk)
-	w0.chunk = nil
-	s.tickWG.Wait()
-}
-
-func (s *Scheduler) startWorkers() {
-	if s.started {
-		return
-	}
-	s.started = true
-	for _, w := range s.workers[1:] {
-		w.start = make(chan struct{})
-		s.exitWG.Add(1)
-		go w.loop()
-	}
-}
-
-func (w *worker) loop() {
-	defer w.s.exitWG.Done()
-	for range w.start {
-		w.runAll(w.chunk)
-		w.chunk = nil
-		w.s.tickWG.Done()
-	}
-}
-
-func (w *worker) runAll(ts []*Task) {
-	for _, t := range ts {
-		t.resumeOn(w)
-	}
-}
-
-// merge takes over, in worker order, what the workers' tasks produced.
-func (s *Scheduler) merge() {
-	for _, w := range s.workers {
-		if len(w.next) > 0 {
-			s.mu.Lock()
-			s.queue = append(s.queue, w.next...)
-			s.mu.Unlock()
-			clear(w.next)
-			w.next = w.next[:0]
-		}
-		for _, tm := range w.frames {
-			s.fileFrame(tm)
-		}
-		clear(w.frames)
-		w.frames = w.frames[:0]
-		for _, tm := range w.times {
-			s.times.push(tm)
-		}
-		clear(w.times)
-		w.times = w.times[:0]
-		s.polls = append(s.polls, w.polls...)
-		clear(w.polls)
-		w.polls = w.polls[:0]
-	}
-}
-
-// fileFrame puts a frame wait into the wheel or, if it is further ahead
-// than the wheel reaches, into the far heap.
-func (s *Scheduler) fileFrame(tm timer) {
-	at := uint64(tm.at)
-	if at <= s.frame {
-		at = s.frame + 1
-	}
-	if at-s.frame <= wheelSize {
-		slot := &s.wheel[at%wheelSize]
-		*slot = append(*slot, tm.w)
-		return
-	}
-	tm.at = int64(at)
-	s.far.push(tm)
-}
-
-// apply runs the functions tasks passed to Apply during the tick.
-func (s *Scheduler) apply() {
-	for _, w := range s.workers {
-		if len(w.applies) == 0 {
-			continue
-		}
-		fns := w.applies
-		w.applies = nil
-		for _, fn := range fns {
-			fn()
-		}
-	}
-}
-
 // Frame reports the number of ticks run so far.
 func (s *Scheduler) Frame() uint64 { return s.frame }
 
@@ -477,45 +462,57 @@ func (s *Scheduler) Frame() uint64 { return s.frame }
 // far.
 func (s *Scheduler) Now() time.Duration { return s.now }
 
+// FixedStep reports the step of the FixedUpdate phase: the scheduler time
+// each fixed step stands for, by which a physics step integrates.
+func (s *Scheduler) FixedStep() time.Duration { return s.fixedStep }
+
+// Clock returns the scheduler's Clock (see WithClock).
+func (s *Scheduler) Clock() Clock { return s.clock }
+
 // Len reports the number of live tasks: started and not yet ended.
 func (s *Scheduler) Len() int { return int(s.live.Load()) }
 
 // Close closes every task (those that never ran end without running; the
 // others unwind through their pending wait, running their deferred calls),
-// on the calling goroutine, and stops the worker goroutines. Tasks started
-// by deferred calls during Close are closed too. Close of a closed scheduler
-// does nothing; Go and Tick after Close panic.
+// children before their parents, on the calling goroutine, and stops the
+// worker goroutines. Tasks started by deferred calls during Close are
+// closed too. Close of a closed scheduler does nothing; Go, Tick and Run
+// after Close panic.
 func (s *Scheduler) Close() {
 	if !s.drive.CompareAndSwap(false, true) {
 		panic("costack: Scheduler.Close called during a tick, Run or Close")
 	}
 	defer s.drive.Store(false)
-	s.ticking.Store(true) // tasks closed here count as in a tick
+	s.tickMu.Lock()
+	defer s.tickMu.Unlock()
+	s.ticking.Store(true) // deferred calls run here may start tasks
 	defer s.ticking.Store(false)
-	for {
+	s.serialG.Store(goroutineID())
+	defer s.serialG.Store(0)
+	for s.live.Load() > 0 {
 		s.mu.Lock()
-		ts := append([]*Task(nil), s.tasks...)
+		roots := liveLocked(s.roots)
 		s.mu.Unlock()
-		if len(ts) == 0 {
-			break
+		if len(roots) == 0 {
+			panic("costack: internal error: live tasks outside the task tree")
 		}
-		for _, t := range ts {
-			if !t.flags.has(flagDone) {
-				t.w = s.workers[0]
-				t.closeNow()
-			}
+		for _, t := range roots {
+			s.closeTree(t)
 		}
 	}
 	s.mu.Lock()
 	s.closed = true
-	s.queue = nil
+	s.next = [numPhases][]*Task{}
+	s.roots = nil
+	s.groupChanges = nil
 	s.mu.Unlock()
+	s.cur, s.fixedAgain = [numPhases][]*Task{}, nil
 	for i := range s.wheel {
 		s.wheel[i] = nil
 	}
-	s.far, s.times, s.polls, s.spare = nil, nil, nil, nil
+	s.far, s.times, s.realtimes, s.polls, s.timedGroups = nil, nil, nil, nil, nil
 	for _, w := range s.workers {
-		w.next, w.frames, w.times, w.polls, w.applies = nil, nil, nil, nil, nil
+		w.reset()
 		if w.start != nil {
 			close(w.start)
 			w.start = nil
@@ -524,47 +521,37 @@ func (s *Scheduler) Close() {
 	s.exitWG.Wait()
 }
 
-// timerHeap is a binary min-heap of timers by at. Equal keys come out in an
-// order fixed by the sequence of pushes and pops, so it is deterministic.
-type timerHeap []timer
-
-func (h *timerHeap) push(tm timer) {
-	*h = append(*h, tm)
-	a := *h
-	i := len(a) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if a[p].at <= a[i].at {
-			break
+// closeTree closes t's live descendants, innermost first and siblings in
+// the order they were started, then t, on the goroutine driving the
+// scheduler while no body runs. Tasks started by the deferred calls of the
+// closed ones are closed too.
+func (s *Scheduler) closeTree(t *Task) {
+	for t.flags.Load()&flagDone == 0 {
+		s.mu.Lock()
+		var kids []*Task
+		if x := t.extra.Load(); x != nil && x.liveChildren > 0 {
+			kids = liveLocked(x.children)
 		}
-		a[p], a[i] = a[i], a[p]
-		i = p
+		s.mu.Unlock()
+		if len(kids) == 0 {
+			w := s.workers[0]
+			t.w = w
+			t.closeNow()
+			s.reportEnded(w)
+			return
+		}
+		for _, k := range kids {
+			s.closeTree(k)
+		}
 	}
 }
 
-func (h *timerHeap) pop() timer {
-	a := *h
-	top := a[0]
-	last := len(a) - 1
-	a[0] = a[last]
-	a[last] = timer{}
-	a = a[:last]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= len(a) {
-			break
-		}
-		m := l
-		if r := l + 1; r < len(a) && a[r].at < a[l].at {
-			m = r
-		}
-		if a[i].at <= a[m].at {
-			break
-		}
-		a[i], a[m] = a[m], a[i]
-		i = m
-	}
-	*h = a
-	return top
+// goroutineID identifies the calling goroutine (see serialG).
+func goroutineID() uintptr { return gls.ID() }
+
+// inSerial reports whether the caller is the goroutine driving the
+// scheduler, outside the parallel part of a tick.
+func (s *Scheduler) inSerial() bool {
+	g := s.serialG.Load()
+	return g != 0 && g == gls.ID()
 }

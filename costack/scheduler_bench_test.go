@@ -3,7 +3,6 @@ package costack
 import (
 	"iter"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -289,27 +288,5 @@ func BenchmarkSchedulerSparseWake(b *testing.B) {
 func heavyStep(e *benchEntity) {
 	for range 50 {
 		e.step()
-	}
-}
-
-func BenchmarkSchedulerWorkers(b *testing.B) {
-	const n = 100_000
-	for _, w := range []int{1, 2} {
-		b.Run("workers="+strconv.Itoa(w), func(b *testing.B) {
-			es := newBenchEntities(n)
-			s := NewScheduler(Workers(w))
-			defer s.Close()
-			for i := range es {
-				e := &es[i]
-				s.Go(func(t *Task) {
-					for {
-						heavyStep(e)
-						t.Yield()
-					}
-				})
-			}
-			s.Tick()
-			benchTicks(b, n, -1, s.Tick)
-		})
 	}
 }

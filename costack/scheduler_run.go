@@ -3,8 +3,6 @@ package costack
 import (
 	"context"
 	"time"
-
-	"github.com/costack-dev/costack/internal/gls"
 )
 
 // An EventSource is what Scheduler.Run sleeps in when no task is ready.
@@ -26,12 +24,10 @@ type EventSource interface {
 
 // WithEventSource makes Run sleep in src (default: a channel-based one).
 func WithEventSource(src EventSource) SchedulerOption {
-	return func(s *Scheduler) {
-		if src == nil {
-			panic("costack: WithEventSource(nil)")
-		}
-		s.src = src
+	if src == nil {
+		panic("costack: WithEventSource(nil)")
 	}
+	return func(s *Scheduler) { s.src = src }
 }
 
 // chanSource is the default EventSource: Interrupt leaves a token in a
@@ -130,10 +126,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // elapsed after the last one: 0 if a task is ready or a wait is due, -1 if
 // no wait is armed on time at all.
 func (s *Scheduler) idleTimeout(elapsed time.Duration) time.Duration {
-	s.mu.Lock()
-	ready := len(s.queue) > 0
-	s.mu.Unlock()
-	if ready || s.framesArmed() {
+	if s.readyOrChanged() || s.framesArmed() {
 		return 0
 	}
 	timeout := time.Duration(-1)
@@ -143,13 +136,38 @@ func (s *Scheduler) idleTimeout(elapsed time.Duration) time.Duration {
 			timeout = d
 		}
 	}
+	now := s.now + elapsed
 	if len(s.times) > 0 {
-		soonest(time.Duration(s.times[0].at) - (s.now + elapsed))
+		soonest(time.Duration(s.times[0].at) - now)
+	}
+	for _, g := range s.timedGroups {
+		if at, ok := g.dueAt(time.Duration(g.times[0].at)); ok {
+			soonest(at - now)
+		}
+	}
+	if len(s.realtimes) > 0 {
+		soonest(time.Duration(s.realtimes[0].at) - s.clock.Now().Sub(s.epoch))
 	}
 	if len(s.polls) > 0 {
 		soonest(s.frameDur - elapsed)
 	}
 	return timeout
+}
+
+// readyOrChanged reports whether a task is ready for the next tick, or a
+// group changes at its start.
+func (s *Scheduler) readyOrChanged() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.groupChanges) > 0 {
+		return true
+	}
+	for o := range s.next {
+		if len(s.next[o]) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // framesArmed reports whether any frame wait is armed.
@@ -170,12 +188,18 @@ func (s *Scheduler) framesArmed() bool {
 // the source (see wakeRunLocked).
 func (s *Scheduler) sleep(timeout time.Duration) {
 	s.mu.Lock()
-	if len(s.queue) > 0 {
+	for o := range s.next {
+		if len(s.next[o]) > 0 {
+			s.mu.Unlock()
+			return
+		}
+	}
+	if len(s.groupChanges) > 0 {
 		s.mu.Unlock()
 		return
 	}
 	s.sleeping = true
-	s.sleeper = gls.ID()
+	s.sleeper = goroutineID()
 	s.mu.Unlock()
 	s.src.Wait(timeout)
 	s.mu.Lock()
@@ -190,7 +214,7 @@ func (s *Scheduler) sleep(timeout time.Duration) {
 // interrupt: the source returns from Wait once it has woken tasks, and an
 // interrupt would only make its next Wait return for nothing.
 func (s *Scheduler) wakeRunLocked() (interrupt bool) {
-	if !s.sleeping || s.sleeper == gls.ID() {
+	if !s.sleeping || s.sleeper == goroutineID() {
 		return false
 	}
 	s.sleeping = false

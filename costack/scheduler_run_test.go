@@ -280,3 +280,23 @@ func TestRunMisuse(t *testing.T) {
 	s.Close()
 	assert.Panics(t, func() { _ = s.Run(context.Background()) }, "Run after Close")
 }
+
+func TestRunSleepsUntilGroupAndRealtimeWaits(t *testing.T) {
+	s, src := newFakeRun(t)
+	g := s.NewGroup("slow")
+	g.SetTimeScale(0.5)
+	var at []time.Duration
+	g.Go(func(t *Task) {
+		t.Wait(taskAfter(100 * time.Millisecond)) // 200ms of scheduler time at half speed
+		at = append(at, t.Scheduler().Now())
+	})
+	s.Go(func(t *Task) {
+		t.Wait(WaiterFunc(func(w Waker) {
+			w.WakeAtRealtime(t.Scheduler().Clock().Now().Add(350 * time.Millisecond))
+		}))
+		at = append(at, t.Scheduler().Now())
+	})
+	require.NoError(t, s.Run(context.Background()))
+	assert.Equal(t, []time.Duration{200 * time.Millisecond, 350 * time.Millisecond}, at)
+	assert.Equal(t, []time.Duration{200 * time.Millisecond, 150 * time.Millisecond}, src.timeouts)
+}

@@ -3,6 +3,7 @@ package costack
 import (
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // A Waiter is a condition a [Task] can wait for with [Task.Wait]. Package
@@ -81,30 +82,43 @@ func (f WaiterFunc) Arm(w Waker) { f(w) }
 type Waker struct {
 	s   *sink
 	gen uint32
+	// sub is set for a sub-waker (Sub): s is then the first field of a
+	// subSink; otherwise s is the sink embedded in the waiting Task.
+	sub bool
 }
 
-// sink is what a Waker points at: a task's own wait (sub == nil, embedded in
-// the Task) or a sub-wait made by Sub. gen counts the waits (or wakes) of
-// the sink: a Waker is pending while gen still has the value it was made
-// with, and waking it moves gen on, so that every other copy of the Waker,
-// and every Waker of an earlier wait, becomes stale.
+// sink is what a Waker points at: a task's own wait (embedded in the Task)
+// or a sub-wait made by Sub (the first field of a subSink). gen counts the
+// waits (or wakes) of the sink: a Waker is pending while gen still has the
+// value it was made with, and waking it moves gen on, so that every other
+// copy of the Waker, and every Waker of an earlier wait, becomes stale.
 type sink struct {
-	gen  atomic.Uint32
-	task *Task
-	sub  *subWait
+	gen atomic.Uint32
 }
 
-type subWait struct {
+type subSink struct {
+	sink   // first: a Waker's s points here
+	task   *Task
 	parent Waker
 	fn     func()
 }
 
+func (w Waker) subSink() *subSink { return (*subSink)(unsafe.Pointer(w.s)) }
+
+// taskOfSink returns the Task a task's own sink is embedded in.
+func taskOfSink(s *sink) *Task {
+	return (*Task)(unsafe.Add(unsafe.Pointer(s), -int(unsafe.Offsetof(Task{}.sink))))
+}
+
 // Task returns the task that is waiting.
 func (w Waker) Task() *Task {
-	if w.s == nil {
+	switch {
+	case w.s == nil:
 		return nil
+	case w.sub:
+		return w.subSink().task
 	}
-	return w.s.task
+	return taskOfSink(w.s)
 }
 
 // Pending reports whether the wait is still in progress: it was not woken,
@@ -116,10 +130,10 @@ func (w Waker) Pending() bool {
 		if w.s.gen.Load() != w.gen {
 			return false
 		}
-		if w.s.sub == nil {
+		if !w.sub {
 			return true
 		}
-		w = w.s.sub.parent
+		w = w.subSink().parent
 	}
 	return false
 }
@@ -133,14 +147,15 @@ func (w Waker) Wake() bool {
 	if w.s == nil || !w.s.gen.CompareAndSwap(w.gen, w.gen+1) {
 		return false
 	}
-	if sub := w.s.sub; sub != nil {
-		if !sub.parent.Pending() {
+	if w.sub {
+		ss := w.subSink()
+		if !ss.parent.Pending() {
 			return false
 		}
-		sub.fn()
+		ss.fn()
 		return true
 	}
-	w.s.task.woken()
+	taskOfSink(w.s).woken()
 	return true
 }
 
@@ -149,17 +164,14 @@ func (w Waker) Wake() bool {
 func WakeAll(ws []Waker) {
 	for i := 0; i < len(ws); {
 		// Batch the wakers of tasks of one scheduler.
-		var s *Scheduler
-		if ws[i].s != nil && ws[i].s.sub == nil {
-			s = ws[i].s.task.sched
-		}
-		if s == nil {
+		if ws[i].s == nil || ws[i].sub {
 			ws[i].Wake()
 			i++
 			continue
 		}
-		j := i
-		for j < len(ws) && ws[j].s != nil && ws[j].s.sub == nil && ws[j].s.task.sched == s {
+		s := taskOfSink(ws[i].s).sched
+		j := i + 1
+		for j < len(ws) && ws[j].s != nil && !ws[j].sub && taskOfSink(ws[j].s).sched == s {
 			j++
 		}
 		s.wakeBatch(ws[i:j])
@@ -177,7 +189,8 @@ func (w Waker) Sub(fn func()) Waker {
 	if w.s == nil {
 		panic("costack: Sub of the zero Waker")
 	}
-	return Waker{s: &sink{task: w.s.task, sub: &subWait{parent: w, fn: fn}}}
+	ss := &subSink{task: w.Task(), parent: w, fn: fn}
+	return Waker{s: &ss.sink, sub: true}
 }
 
 // WakeAtFrame asks the scheduler to wake w at the tick that makes
@@ -189,13 +202,26 @@ func (w Waker) WakeAtFrame(frame uint64) {
 	w.task("WakeAtFrame").armFrame(w, frame)
 }
 
-// WakeAtTime asks the scheduler to wake w at the first tick at which
-// Scheduler.Now() >= at (scheduler time, never the wall clock), or at the
-// next tick if that time has been reached already. It is kept in a timer
-// heap: it costs nothing per tick until it is due. Call it only while w's
-// wait is being armed.
+// WakeAtTime asks the scheduler to wake w at the first tick at which the
+// waiting task's clock (Task.Now: its group's clock, or Scheduler.Now for
+// a task in no group) reads at least at, or at the next tick if it does
+// already. It is scheduler time, never the wall clock: a paused group's
+// clock stands still, a group's time scale speeds it up or slows it down.
+// It is kept in a timer heap: it costs nothing per tick until it is due.
+// Call it only while w's wait is being armed.
 func (w Waker) WakeAtTime(at time.Duration) {
 	w.task("WakeAtTime").armTime(w, int64(at))
+}
+
+// WakeAtRealtime asks the scheduler to wake w at the first tick that
+// starts once the scheduler's Clock (the wall clock unless WithClock says
+// otherwise) reads at least at: real time, which neither pauses nor time
+// scales affect, for UI timers and timeouts. It is kept in a timer heap: it
+// costs nothing per tick until it is due (Run sleeps until then). Call it
+// only while w's wait is being armed.
+func (w Waker) WakeAtRealtime(at time.Time) {
+	t := w.task("WakeAtRealtime")
+	t.armRealtime(w, int64(at.Sub(t.sched.epoch)))
 }
 
 // WakeWhen asks the scheduler to evaluate cond once per tick, at the start
@@ -221,7 +247,7 @@ func (w Waker) task(op string) *Task {
 	if w.s == nil {
 		panic("costack: Waker." + op + " of the zero Waker")
 	}
-	t := w.s.task
+	t := w.Task()
 	if st := t.state.Load(); st != stateArming && st != stateSatisfied {
 		panic("costack: Waker." + op + " called outside the Arm of its wait")
 	}

@@ -16,10 +16,10 @@ var ErrPending = errors.New("interop: blocking call has not ended")
 // scheduler goes on ticking meanwhile, and no other task waits for fn. It
 // must be called by t's own body.
 //
-// fn's context is cancelled if t is cancelled or closed while it waits —
-// when t unwinds through Block, as through any wait: at the next tick after
-// Task.Cancel, or in Scheduler.Close; fn's result is then dropped — and if
-// the pool is closed.
+// fn's context descends from t's (Task.Context): it is cancelled as soon
+// as t is cancelled (by Task.Cancel on t, an ancestor or its group), when t
+// is closed while it waits (Scheduler.Close) — fn's result is then dropped
+// — and if the pool is closed.
 // A panic in fn ends the call with a [*PanicError]; the task continues
 // normally. The result reaches the task exactly once.
 //
@@ -78,10 +78,10 @@ func (b *BlockingCall[T]) Arm(w costack.Waker) {
 	}
 	b.armed = true
 	f := &b.f
-	// The context descends from the executor's stop context, so closing
-	// the executor cancels it with no further link.
-	f.init(b.ex.stopContext(), b.fn)
-	f.linked = true
+	// The context descends from the task's, so that cancelling the task
+	// (or an ancestor, or its group) cancels the call at once; the run
+	// links it to the executor's stop context (f.linked is false).
+	f.init(w.Task().Context(), b.fn)
 	f.waker = w
 	b.fn = nil
 	// However the wait ends, the call has no one left to deliver to:

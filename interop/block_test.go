@@ -384,3 +384,37 @@ func BenchmarkBlock(b *testing.B) {
 		}
 	}
 }
+
+// Issue 18: cancellation did not reach interop.Block calls started by
+// children. A child's call now sees its context done as soon as the parent
+// is cancelled, before any tick.
+func TestBlockInChildIsCancelledWithTheParent(t *testing.T) {
+	s := costack.NewScheduler()
+	defer s.Close()
+	started := make(chan struct{})
+	cause := make(chan error, 1)
+	var childErr error
+	parent := s.Go(func(tk *costack.Task) {
+		tk.Scheduler().Go(func(tk *costack.Task) {
+			_, childErr = Block(tk, func(ctx context.Context) (int, error) {
+				close(started)
+				<-ctx.Done()
+				cause <- context.Cause(ctx)
+				return 0, ctx.Err()
+			})
+		})
+		yield.On(tk, yield.NewSignal()) // forever
+	})
+	s.Tick()
+	s.Tick() // the child starts its call
+	<-started
+	parent.Cancel()
+	select {
+	case err := <-cause:
+		assert.ErrorIs(t, err, costack.ErrCancelled)
+	case <-time.After(10 * time.Second): // a hang guard, not a timing assertion
+		t.Fatal("the child's blocking call was not cancelled")
+	}
+	tickUntil(t, s, func() bool { return parent.Done() })
+	assert.NoError(t, childErr, "the child was closed in Block: it never saw the result")
+}

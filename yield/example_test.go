@@ -118,3 +118,31 @@ func ExampleUntil() {
 	// Output:
 	// down at frame 4
 }
+
+// An actor's mailbox: messages sent before the actor waits are not lost,
+// and Receive waits while it is empty.
+func ExampleMailbox() {
+	s := costack.NewScheduler()
+	defer s.Close()
+	inbox := yield.NewMailbox[string](0)
+	_ = inbox.Send("hello") // before the actor ever ran
+	s.Go(func(t *costack.Task) {
+		for {
+			msg, ok := inbox.Receive(t)
+			if !ok {
+				fmt.Println("inbox closed")
+				return
+			}
+			fmt.Println("got", msg, "at frame", t.Scheduler().Frame())
+		}
+	})
+	s.Tick()
+	_ = inbox.Send("world")
+	s.Tick()
+	inbox.Close()
+	s.Tick()
+	// Output:
+	// got hello at frame 1
+	// got world at frame 2
+	// inbox closed
+}

@@ -13,7 +13,7 @@
 //   - ring: -ring actors in a circle pass a token -laps times round.
 //
 // An actor blocked in Receive costs nothing per tick: it waits on its
-// mailbox's signal and is resumed on the tick after a message arrives.
+// yield.Mailbox and is resumed on the tick after a message arrives.
 package main
 
 import (
@@ -23,7 +23,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/costack-dev/costack/costack"
@@ -43,15 +42,11 @@ type Message struct {
 	Val  int
 }
 
-// Actor is a task with a mailbox. Send may be called from any task (and,
-// the mailbox being locked, from any goroutine); Receive only by the actor's
-// own task.
+// Actor is a task with a mailbox. Send may be called from any task (and
+// from any goroutine); Receive only by the actor's own task.
 type Actor struct {
-	task    *costack.Task
-	mu      sync.Mutex
-	mailbox []Message
-	head    int
-	arrived yield.Signal
+	task  *costack.Task
+	inbox yield.Mailbox[Message] // level-triggered: no wake-up is lost
 }
 
 // Spawn starts an actor running body on s.
@@ -63,40 +58,16 @@ func Spawn(s *costack.Scheduler, body func(self *Actor, t *costack.Task)) *Actor
 
 // Send puts m in a's mailbox and wakes a if it waits for mail.
 func (a *Actor) Send(m Message) {
-	a.mu.Lock()
-	a.mailbox = append(a.mailbox, m)
-	a.mu.Unlock()
-	a.arrived.Fire()
+	if err := a.inbox.Send(m); err != nil {
+		panic(err) // unbounded and never closed: cannot fail
+	}
 }
 
 // Receive returns the next message, waiting for one if the mailbox is
 // empty. t must be the actor's own task.
 func (a *Actor) Receive(t *costack.Task) Message {
-	for {
-		a.mu.Lock()
-		if a.head < len(a.mailbox) {
-			m := a.mailbox[a.head]
-			a.mailbox[a.head] = Message{}
-			a.head++
-			if a.head == len(a.mailbox) {
-				a.mailbox, a.head = a.mailbox[:0], 0
-			}
-			a.mu.Unlock()
-			return m
-		}
-		a.mu.Unlock()
-		// A Send between the unlock and the wait would be missed by the
-		// signal, so wait for the signal or for mail already there.
-		t.Wait(costack.WaiterFunc(func(w costack.Waker) {
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			if a.head < len(a.mailbox) {
-				w.Wake()
-				return
-			}
-			a.arrived.Arm(w)
-		}))
-	}
+	m, _ := a.inbox.Receive(t)
+	return m
 }
 
 // skynet spawns the tree below parent and returns the root actor.
