@@ -75,3 +75,12 @@ func (c *Conn) CloseWrite() error { return errPlatform }
 
 // SetNoDelay fails on this platform.
 func (c *Conn) SetNoDelay(bool) error { return errPlatform }
+
+// PollerStats is what Poller.Stats reports.
+type PollerStats struct {
+	Descriptors, Waiting    int
+	WokenByWait, WokenByOwn int64
+}
+
+// Stats reports zeros on this platform.
+func (p *Poller) Stats() PollerStats { return PollerStats{} }

@@ -74,6 +74,10 @@ type Poller struct {
 	lastWait    atomic.Int64 // monotonic time Wait last returned
 	ownParked   atomic.Bool  // the poller's goroutine waits for Wait to return
 	waitDone    chan struct{}
+
+	// Tasks woken by Wait and by the poller's goroutine (see Stats).
+	wokenByWait atomic.Int64
+	wokenByOwn  atomic.Int64
 }
 
 // hit is a harvested event: its descriptor (nil for the eventfd) and
@@ -181,6 +185,32 @@ func (p *Poller) Close() error {
 	return unix.Close(p.epfd)
 }
 
+// PollerStats is what [Poller.Stats] reports.
+type PollerStats struct {
+	// Descriptors is the number of open listeners and connections.
+	Descriptors int
+	// Waiting is the number of calls waiting for a descriptor to be
+	// ready (a call waiting its turn behind another of the same
+	// direction is not counted).
+	Waiting int
+	// WokenByWait and WokenByOwn count the task wakes made so far by
+	// Wait (Scheduler.Run's goroutine) and by the poller's own goroutine.
+	WokenByWait, WokenByOwn int64
+}
+
+// Stats reports the poller's current counts.
+func (p *Poller) Stats() PollerStats {
+	p.mu.Lock()
+	n := p.ndescs
+	p.mu.Unlock()
+	return PollerStats{
+		Descriptors: n,
+		Waiting:     int(p.waiters.Load()),
+		WokenByWait: p.wokenByWait.Load(),
+		WokenByOwn:  p.wokenByOwn.Load(),
+	}
+}
+
 // register adds d (whose sysfd is set) to the table and the epoll set,
 // edge-triggered for both directions.
 func (p *Poller) register(d *fdesc, events uint32) error {
@@ -237,7 +267,16 @@ func (p *Poller) addWaiter() {
 	p.mu.Unlock()
 }
 
-func (p *Poller) removeWaiter() { p.waiters.Add(-1) }
+// removeWaiter uncounts a waiter taken out of its slot. When the last one
+// goes some other way than through an event (Close, a deadline, a
+// cancelled task), the poller's goroutine may be asleep with no timeout:
+// kick it, so that it starts its linger and ends. (It stores ownSleeping
+// before it reads waiters; we do the opposite.)
+func (p *Poller) removeWaiter() {
+	if p.waiters.Add(-1) == 0 && p.ownSleeping.Load() {
+		p.kick()
+	}
+}
 
 // Interrupt makes the current [Poller.Wait], or the next one, return
 // promptly. It is safe for concurrent use. It implements
@@ -296,6 +335,9 @@ func (p *Poller) Wait(timeout time.Duration) {
 		n, err := unix.EpollWait(p.epfd, p.events, ms)
 		p.runSleeping.Store(false)
 		woke := p.dispatch(n)
+		if woke > 0 {
+			p.wokenByWait.Add(int64(woke))
+		}
 		if woke > 0 || ms == 0 || p.interrupted.Load() {
 			break
 		}
@@ -358,7 +400,9 @@ func (p *Poller) loop() {
 		}
 		n, _ := unix.EpollWait(p.epfd, p.events, ms)
 		p.ownSleeping.Store(false)
-		p.dispatch(n)
+		if woke := p.dispatch(n); woke > 0 {
+			p.wokenByOwn.Add(int64(woke))
+		}
 		p.pollMu.Unlock()
 	}
 }
