@@ -374,6 +374,9 @@ func (d *fdesc) deadlinePassed(m mode) {
 	w, ch := d.takeLocked(m)
 	d.mu.Unlock()
 	wakeSlot(w, ch)
+	if w != (costack.Waker{}) {
+		d.p.Interrupt() // a wake by the event source, as in loop
+	}
 }
 
 // close wakes every call waiting on d (they fail with net.ErrClosed),

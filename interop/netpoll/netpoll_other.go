@@ -63,15 +63,40 @@ func (ln *Listener) Close() error { return errPlatform }
 // Addr returns nil on this platform.
 func (ln *Listener) Addr() net.Addr { return nil }
 
-// Conn is a netpoll connection; on this platform none can be made. The
-// embedded net.Conn is always nil.
-type Conn struct{ net.Conn }
+// Conn is a netpoll connection; on this platform none can be made.
+type Conn struct{}
+
+var _ net.Conn = (*Conn)(nil)
+
+// Read fails on this platform.
+func (c *Conn) Read([]byte) (int, error) { return 0, errPlatform }
+
+// Write fails on this platform.
+func (c *Conn) Write([]byte) (int, error) { return 0, errPlatform }
+
+// Close fails on this platform.
+func (c *Conn) Close() error { return errPlatform }
 
 // CloseRead fails on this platform.
 func (c *Conn) CloseRead() error { return errPlatform }
 
 // CloseWrite fails on this platform.
 func (c *Conn) CloseWrite() error { return errPlatform }
+
+// LocalAddr returns nil on this platform.
+func (c *Conn) LocalAddr() net.Addr { return nil }
+
+// RemoteAddr returns nil on this platform.
+func (c *Conn) RemoteAddr() net.Addr { return nil }
+
+// SetDeadline fails on this platform.
+func (c *Conn) SetDeadline(time.Time) error { return errPlatform }
+
+// SetReadDeadline fails on this platform.
+func (c *Conn) SetReadDeadline(time.Time) error { return errPlatform }
+
+// SetWriteDeadline fails on this platform.
+func (c *Conn) SetWriteDeadline(time.Time) error { return errPlatform }
 
 // SetNoDelay fails on this platform.
 func (c *Conn) SetNoDelay(bool) error { return errPlatform }

@@ -306,8 +306,11 @@ func (p *Poller) kick() {
 // Wait polls the poller's descriptors and wakes the calls waiting for them,
 // blocking until Interrupt is called, until it has woken at least one
 // scheduler task, or until timeout has passed (timeout < 0: no limit). It
-// implements costack.EventSource: Scheduler.Run calls it when no task is
-// ready, so that the run loop sleeps in epoll_wait itself (see [Poller]).
+// also returns at once if the poller woke tasks some other way since the
+// last Wait (on its own goroutine, or at a deadline), so no wake of the
+// poller's is ever slept through. It implements costack.EventSource:
+// Scheduler.Run calls it when no task is ready, so that the run loop
+// sleeps in epoll_wait itself (see [Poller]).
 func (p *Poller) Wait(timeout time.Duration) {
 	var deadline int64
 	if timeout >= 0 {
@@ -402,6 +405,10 @@ func (p *Poller) loop() {
 		p.ownSleeping.Store(false)
 		if woke := p.dispatch(n); woke > 0 {
 			p.wokenByOwn.Add(int64(woke))
+			// We are part of the event source: the next Wait (or
+			// the current one, if Run is between its tick and its
+			// sleep) must see these wakes too.
+			p.Interrupt()
 		}
 		p.pollMu.Unlock()
 	}

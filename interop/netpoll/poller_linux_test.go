@@ -37,20 +37,18 @@ func listenOn(t *testing.T, p *Poller) *Listener {
 }
 
 // runLoop is what Scheduler.Run does with an event source: tick, then
-// sleep in the source. (The scheduler on this branch does not call
-// Interrupt on wakes from other goroutines yet, so a wake made by the
-// poller's goroutine just before Wait took over would not end the sleep:
-// each Wait is bounded.)
+// sleep in the source. Run knows whether tasks are ready (a handler task
+// started in the last tick is); this loop does not, so each sleep is
+// bounded.
 func runLoop(t *testing.T, s *costack.Scheduler, p *Poller, done func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(testTimeout)
 	for !done() {
 		require.True(t, time.Now().Before(deadline), "run loop: condition not reached")
 		s.Tick()
-		if done() {
-			break
+		if !done() {
+			p.Wait(20 * time.Millisecond)
 		}
-		p.Wait(20 * time.Millisecond)
 	}
 }
 
