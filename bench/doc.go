@@ -7,10 +7,12 @@
 //	go run ./bench/cmd/costack-bench          # full report, a few minutes
 //	go run ./bench/cmd/costack-bench -quick   # under a minute
 //
-// It writes the table to stdout, progress to stderr, PNG charts into
-// ./costack-report (-out) and, with -json FILE, every value as JSON; -from
-// FILE re-renders a saved run, and -best shows the fastest timed run of each
-// cell instead of the median, the steadier figure on a busy machine.
+// It writes the table to stdout, progress to stderr, PNG charts and the
+// table (report.txt) into ./costack-report (-out) and, with -json FILE,
+// every value as JSON; -from FILE re-renders a saved run, -best shows the
+// fastest timed run of each cell instead of the median, the steadier figure
+// on a busy machine, and -only runs some of the report's sections (the core
+// table and the families of rows in bench/internal/report/section_*.go).
 //
 // The same workloads (package bench/internal/workload) are also go test
 // benchmarks in this package, for benchstat. The costack engine is chosen

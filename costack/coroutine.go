@@ -256,6 +256,11 @@ func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
 		out, s.out = s.out, out
 		return out, false, nil
 	}
+	if outcome == sharedstack.NoStack {
+		s.Exit(running.Suspended)
+		s.in = *new(In)
+		return out, false, stackLimitError(&s.co)
+	}
 	// The body ended: core.Ended has exited the resume.
 	out, s.out = s.out, out
 	s.in = *new(In)
@@ -274,19 +279,38 @@ func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
 func (c *core) resume() (sharedstack.Outcome, *sharedstack.Panic) {
 	c.Enter()
 	outcome, p := c.co.Resume()
-	if outcome == sharedstack.Yielded {
+	if outcome == sharedstack.Yielded || outcome == sharedstack.NoStack {
 		c.Exit(running.Suspended)
 	}
 	return outcome, p
 }
 
-func (c *core) close() *sharedstack.Panic {
+// close closes the coroutine; NoStack means it could not (it is still
+// suspended).
+func (c *core) close() (sharedstack.Outcome, *sharedstack.Panic) {
 	c.Enter()
-	p := c.co.Close()
+	o, p := c.co.Close()
 	if c.Entered() {
-		c.Exit(running.Dead)
+		if o == sharedstack.NoStack {
+			c.Exit(running.Suspended)
+		} else {
+			c.Exit(running.Dead)
+		}
 	}
-	return p
+	return o, p
+}
+
+// ErrStackLimit is returned (wrapped, with the sizes) by Resume and Close
+// of a suspended coroutine whose saved frames do not fit in the calling
+// goroutine's stack within the runtime's limit (runtime/debug.SetMaxStack):
+// growing the stack that far would be the runtime's fatal "stack
+// overflow". The coroutine was not resumed and is still suspended: resume
+// or close it from a goroutine with less of its stack in use, or raise the
+// limit.
+var ErrStackLimit = errors.New("costack: the coroutine's saved frames do not fit in this goroutine's stack within the runtime's limit (debug.SetMaxStack); it is still suspended")
+
+func stackLimitError(co *sharedstack.Coroutine) error {
+	return fmt.Errorf("%w (%d bytes of saved frames)", ErrStackLimit, co.ImageSize())
 }
 
 func panicError(p *sharedstack.Panic) error {
@@ -339,8 +363,11 @@ func (c *Coroutine[In, Out]) Close() error {
 	case Running, Normal:
 		return ErrRunning
 	}
-	p := s.close()
+	o, p := s.close()
 	runtime.KeepAlive(c) // as in Resume
+	if o == sharedstack.NoStack {
+		return stackLimitError(&s.co)
+	}
 	s.in, s.out = *new(In), *new(Out)
 	return panicError(p)
 }

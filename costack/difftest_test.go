@@ -79,6 +79,9 @@ const (
 	shapeBig
 	shapeRecursive
 	shapeLoopDefers
+	shapeBranchy     // recursion through one of two call sites per level: many chains
+	shapeDeep        // hundreds to a couple of thousand frames
+	shapeStackDefers // a stack-allocated defer record per level
 	numShapes
 )
 
@@ -719,6 +722,12 @@ func (m *machine) call(c dctx, o *op) {
 		m.frameRecursive(c, o, o.val%6)
 	case shapeLoopDefers:
 		m.frameLoopDefers(c, o)
+	case shapeBranchy:
+		m.frameBranchy(c, o, 2+o.val%11)
+	case shapeDeep:
+		m.frameDeep(c, o, 100+o.val*17)
+	case shapeStackDefers:
+		m.frameStackDefers(c, o, 1+o.val%40)
 	}
 }
 
@@ -886,6 +895,85 @@ func (m *machine) frameRecursive(c dctx, o *op, n int) {
 	}
 	m.exec(c, o.ops)
 	returned = true
+}
+
+// frameBranchy recurses n levels, each through one of two call sites (by a
+// bit of o.val): the chains of its yields differ in their return PCs, as a
+// recursive generator's do.
+//
+//go:noinline
+func (m *machine) frameBranchy(c dctx, o *op, n int) {
+	if n > 0 {
+		nd := &diffNode{v: n * o.val}
+		if o.val>>(n%7)&1 == 0 {
+			m.frameBranchy(c, o, n-1)
+		} else {
+			m.frameBranchy(c, o, n-1)
+		}
+		if nd.v != n*o.val {
+			m.log("%s branchy frame %d corrupted", c.who(), n)
+		}
+		return
+	}
+	m.frameRecursive(c, o, 0)
+	m.log("%s ret branchy %d", c.who(), o.val)
+}
+
+// frameDeep recurses n small frames before running the frame's ops.
+//
+//go:noinline
+func (m *machine) frameDeep(c dctx, o *op, n int) int {
+	if n > 0 {
+		return m.frameDeep(c, o, n-1) + 1
+	}
+	m.frameRecursive(c, o, 0)
+	m.log("%s ret deep %d", c.who(), o.val)
+	return 0
+}
+
+// frameStackDefers recurses n levels, each with one pending deferred call
+// whose record is stack-allocated (the function has too many returns for
+// its defer to be open-coded), and runs the frame's ops at the bottom.
+//
+//go:noinline
+func (m *machine) frameStackDefers(c dctx, o *op, n int) int {
+	defer func() { m.log("%s stack defer %d", c.who(), n) }()
+	switch {
+	case n <= 0:
+		m.frameRecursive(c, o, 0)
+		return 0
+	case n == 1:
+		return m.frameStackDefers(c, o, 0) + 1
+	case n == 2:
+		return m.frameStackDefers(c, o, 1) + 1
+	case n == 3:
+		return m.frameStackDefers(c, o, 2) + 1
+	case n == 4:
+		return m.frameStackDefers(c, o, 3) + 1
+	case n == 5:
+		return m.frameStackDefers(c, o, 4) + 1
+	case n == 6:
+		return m.frameStackDefers(c, o, 5) + 1
+	case n == 7:
+		return m.frameStackDefers(c, o, 6) + 1
+	case n == 8:
+		return m.frameStackDefers(c, o, 7) + 1
+	case n == 9:
+		return m.frameStackDefers(c, o, 8) + 1
+	case n == 10:
+		return m.frameStackDefers(c, o, 9) + 1
+	case n == 11:
+		return m.frameStackDefers(c, o, 10) + 1
+	case n == 12:
+		return m.frameStackDefers(c, o, 11) + 1
+	case n == 13:
+		return m.frameStackDefers(c, o, 12) + 1
+	case n == 14:
+		return m.frameStackDefers(c, o, 13) + 1
+	case n == 15:
+		return m.frameStackDefers(c, o, 14) + 1
+	}
+	return m.frameStackDefers(c, o, n-1) + 1
 }
 
 //go:noinline

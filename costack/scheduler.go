@@ -16,7 +16,11 @@ import (
 // The scheduler keeps its own clock: Frame counts ticks and Now is the sum
 // of their durations (FrameDuration per Tick, or d per TickDt(d)). Waits on
 // time use this clock, never the wall clock, so a simulation runs the same
-// whether it is paused, slowed down, or run faster than real time.
+// whether it is paused, slowed down, or run faster than real time. A
+// program with no frame rate, such as a server, calls [Scheduler.Run]
+// instead of Tick: it ticks only when a task is ready, and each of its
+// ticks advances Now by the real time elapsed, read from the scheduler's
+// [Clock].
 //
 // # Cost
 //
@@ -62,10 +66,11 @@ import (
 //
 // # Goroutines
 //
-// Tick, TickDt and Close must be called from one goroutine at a time, and
-// not from a task body or an Apply function. Frame and Now may be called
-// from task bodies and from the goroutine calling Tick; Go, Len,
-// Task.Cancel, Task.Done and Waker.Wake from any goroutine.
+// Tick, TickDt, Run and Close must be called from one goroutine at a time,
+// and not from a task body or an Apply function. Frame and Now may be
+// called from task bodies and from the goroutine calling Tick; Go, Len,
+// Task.Cancel, Task.Done and Waker.Wake from any goroutine (a task made
+// ready from another goroutine interrupts Run's sleep).
 //
 // Task bodies run on the worker goroutines (or, on the portable engine, on
 // goroutines of their own that run only while a worker waits for them), so
@@ -76,16 +81,26 @@ type Scheduler struct {
 	frameDur time.Duration
 	nworkers int
 
-	frame   uint64
-	now     time.Duration
+	clock Clock
+	src   EventSource
+
+	frame uint64
+	now   time.Duration
+	// drive is held by Tick, Run and Close for their duration, so that no
+	// two of them overlap; ticking is set while a tick runs.
+	drive   atomic.Bool
 	ticking atomic.Bool
 	closed  bool
 
-	// mu guards queue, tasks and the joiner lists of tasks.
+	// mu guards queue, tasks, sleeping and the joiner lists of tasks.
 	mu    sync.Mutex
 	queue []*Task // ready for the next tick
 	tasks []*Task // every live task
 	live  atomic.Int64
+	// sleeping is set while Run sleeps in src, on goroutine sleeper (see
+	// wakeRunLocked).
+	sleeping bool
+	sleeper  uintptr
 
 	spare []*Task // the previous tick's ready list, for reuse
 	wheel [wheelSize][]Waker
@@ -155,9 +170,12 @@ func FrameDuration(d time.Duration) SchedulerOption {
 // NewScheduler returns a scheduler with no tasks, at frame 0 and time 0.
 // With Workers(n > 1), Close must be called to stop its worker goroutines.
 func NewScheduler(opts ...SchedulerOption) *Scheduler {
-	s := &Scheduler{frameDur: time.Second / 60, nworkers: 1}
+	s := &Scheduler{frameDur: time.Second / 60, nworkers: 1, clock: wallClock{}}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.src == nil {
+		s.src = newChanSource()
 	}
 	s.workers = make([]*worker, s.nworkers)
 	for i := range s.workers {
@@ -188,10 +206,15 @@ func (s *Scheduler) Go(body func(t *Task)) *Task {
 	}
 	t.idx = int32(len(s.tasks))
 	s.tasks = append(s.tasks, t)
+	interrupt := false
 	if w == nil {
 		s.queue = append(s.queue, t)
+		interrupt = s.wakeRunLocked()
 	}
 	s.mu.Unlock()
+	if interrupt {
+		s.src.Interrupt()
+	}
 	if w != nil {
 		w.next = append(w.next, t)
 	}
@@ -232,7 +255,11 @@ func (s *Scheduler) enqueue(t *Task) {
 	}
 	s.mu.Lock()
 	s.queue = append(s.queue, t)
+	interrupt := s.wakeRunLocked()
 	s.mu.Unlock()
+	if interrupt {
+		s.src.Interrupt()
+	}
 }
 
 // wakeBatch wakes root wakers of tasks of s, with one lock.
@@ -256,7 +283,11 @@ func (s *Scheduler) wakeBatch(ws []Waker) {
 		}
 	}
 	if w == nil {
+		interrupt := s.wakeRunLocked()
 		s.mu.Unlock()
+		if interrupt {
+			s.src.Interrupt()
+		}
 	}
 }
 
@@ -269,13 +300,20 @@ func (s *Scheduler) Tick() { s.TickDt(s.frameDur) }
 // TickDt is Tick advancing scheduler time by d instead of the frame
 // duration. The frame count still advances by one.
 func (s *Scheduler) TickDt(d time.Duration) {
-	if !s.ticking.CompareAndSwap(false, true) {
-		panic("costack: Scheduler.Tick called during a tick (from a task body, or from two goroutines)")
+	if !s.drive.CompareAndSwap(false, true) {
+		panic("costack: Scheduler.Tick called during a tick, Run or Close (from a task body, or from two goroutines)")
 	}
+	defer s.drive.Store(false)
 	if s.closed {
-		s.ticking.Store(false)
 		panic("costack: Scheduler.Tick after Close")
 	}
+	s.tick(d)
+}
+
+// tick runs one frame advancing scheduler time by d; the caller holds
+// s.drive.
+func (s *Scheduler) tick(d time.Duration) {
+	s.ticking.Store(true)
 	defer s.ticking.Store(false)
 	s.frame++
 	s.now += d
@@ -448,9 +486,11 @@ func (s *Scheduler) Len() int { return int(s.live.Load()) }
 // by deferred calls during Close are closed too. Close of a closed scheduler
 // does nothing; Go and Tick after Close panic.
 func (s *Scheduler) Close() {
-	if !s.ticking.CompareAndSwap(false, true) {
-		panic("costack: Scheduler.Close called during a tick")
+	if !s.drive.CompareAndSwap(false, true) {
+		panic("costack: Scheduler.Close called during a tick, Run or Close")
 	}
+	defer s.drive.Store(false)
+	s.ticking.Store(true) // tasks closed here count as in a tick
 	defer s.ticking.Store(false)
 	for {
 		s.mu.Lock()

@@ -161,3 +161,34 @@ func ExampleTask_Apply() {
 	// Output:
 	// 9990
 }
+
+// Run ticks only when a task is ready and sleeps otherwise; its ticks
+// advance scheduler time by the real time elapsed. It returns once no task
+// is left (or when its context is done).
+func ExampleScheduler_Run() {
+	s := costack.NewScheduler()
+	defer s.Close()
+	replies := make(chan string)
+	s.Go(func(t *costack.Task) {
+		yield.For(t, 20*time.Millisecond) // real time, under Run
+		fmt.Println("timer: at least 20ms:", t.Scheduler().Now() >= 20*time.Millisecond)
+	})
+	s.Go(func(t *costack.Task) {
+		// A reply from another goroutine: the wake interrupts Run's sleep.
+		var reply string
+		t.Wait(costack.WaiterFunc(func(w costack.Waker) {
+			go func() {
+				reply = <-replies
+				w.Wake()
+			}()
+		}))
+		fmt.Println("got", reply)
+	})
+	go func() { replies <- "pong" }()
+	err := s.Run(context.Background())
+	fmt.Println("Run:", err, "tasks left:", s.Len())
+	// Unordered output:
+	// got pong
+	// timer: at least 20ms: true
+	// Run: <nil> tasks left: 0
+}

@@ -305,6 +305,14 @@ func (t *Task) resumeOn(w *worker) {
 	t.w = w
 	if !t.flags.has(flagCancelled) {
 		outcome, p := t.c.resume()
+		if outcome == sharedstack.NoStack {
+			// The task's frames do not fit in the worker's stack: it
+			// cannot run again. It ends with the error; what the engine
+			// holds for it is freed with it, its deferred calls do not
+			// run.
+			t.finish(&sharedstack.Panic{Value: stackLimitError(&t.c.co)})
+			return
+		}
 		if outcome != sharedstack.Yielded {
 			t.finish(p)
 			return
@@ -319,7 +327,10 @@ func (t *Task) resumeOn(w *worker) {
 // closeNow closes a suspended (or never started) task on the calling
 // goroutine.
 func (t *Task) closeNow() {
-	p := t.c.close()
+	o, p := t.c.close()
+	if o == sharedstack.NoStack {
+		p = &sharedstack.Panic{Value: stackLimitError(&t.c.co)}
+	}
 	t.finish(p)
 }
 

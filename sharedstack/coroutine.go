@@ -17,10 +17,17 @@ const (
 	Returned
 	// Panicked: the body panicked; Resume returned the panic.
 	Panicked
+	// NoStack: the coroutine was not resumed, and is still suspended: its
+	// saved frames do not fit in the resuming goroutine's stack within the
+	// runtime's limit (debug.SetMaxStack). It can be resumed from a
+	// shallower place, or with a higher limit.
+	NoStack
 
-	// noRoom is no outcome: while the body is being continued, the
-	// engine's note to run that the stack must grow first (see run).
-	noRoom Outcome = 255
+	// The engine's notes to run while the body is being continued (see
+	// run): no outcome of Resume.
+	noRoom      Outcome = 255 // the stack must grow first
+	needReloc   Outcome = 254 // the saved image must be relocated first
+	brokenFrame Outcome = 253 // run's frame is not where the walk measured it
 )
 
 // Panic is a panic that ended a coroutine body: its value and the stack of
@@ -265,11 +272,11 @@ func IsUnwind(v any) bool { return v == errUnwind }
 // directly: on the native engine a round trip returns through one frame
 // less, and every return after a switch is a mispredicted one.
 func (c *Coroutine) Resume() (Outcome, *Panic) {
-	enter(&c.n) // checks and sets the phase: active, then suspended or finished
+	enter(&c.n) // checks and sets the phase (active, then suspended or finished) and the outcome
 	if c.n.phase == finished {
 		return c.n.outcome, (*Panic)(c.n.aux)
 	}
-	return Yielded, nil
+	return c.n.outcome, nil // Yielded, or NoStack
 }
 
 // badResume is called by enter when the coroutine is active or finished.
@@ -287,7 +294,7 @@ func portableResume(n *native) {
 	c := coroutineOf(n)
 	n.portState().resume(c)
 	if n.phase != finished {
-		n.phase = suspended
+		n.phase, n.outcome = suspended, Yielded
 	}
 }
 
@@ -352,14 +359,16 @@ func (c *Coroutine) Unwind() { panic(errUnwind) }
 
 // Close ends a coroutine that is suspended in Yield, running its pending
 // deferred calls innermost first. A fresh coroutine becomes finished without
-// running. It returns a non-nil *Panic if a deferred call panicked.
-func (c *Coroutine) Close() *Panic {
+// running. It returns a non-nil *Panic if a deferred call panicked, and
+// NoStack (the coroutine is left suspended, not closing) if its frames do
+// not fit in this goroutine's stack (see NoStack); Returned otherwise.
+func (c *Coroutine) Close() (Outcome, *Panic) {
 	switch c.n.phase {
 	case fresh:
 		c.finish(Returned, nil)
-		return nil
+		return Returned, nil
 	case finished:
-		return nil
+		return Returned, nil
 	case active:
 		panic("sharedstack: Close of a coroutine that is running")
 	}
@@ -371,10 +380,14 @@ func (c *Coroutine) Close() *Panic {
 		// image and panicking through it.
 		c.body().Ended()
 		c.finish(Returned, nil)
-		return nil
+		return Returned, nil
 	}
-	_, p := c.Resume()
-	return p
+	o, p := c.Resume()
+	if o == NoStack {
+		c.n.closing = false
+		return NoStack, nil
+	}
+	return Returned, p
 }
 
 // ImageSize reports the size in bytes of a suspended coroutine's saved
@@ -415,10 +428,11 @@ func (c *Coroutine) Footprint() int {
 // into is valid whichever path built it.
 //
 // continueBody returns at once, with outcome noRoom, when the stack has no
-// room for the image below this frame: the room can only be checked there,
-// with no safe point before the copy (run's own prologue is one, at which
-// the runtime may shrink the stack). run grows the stack and calls it
-// again, from the same call.
+// room for the image below this frame, and needReloc when the image was
+// saved for another place: both can only be checked there, with no safe
+// point before the copy (run's own prologue is one, at which the runtime
+// may move the stack). run grows the stack or relocates the image
+// (prepareResume) and calls it again, from the same call.
 func run(c *Coroutine) {
 	defer c.bodyEnded()
 	into := startBody
@@ -429,11 +443,21 @@ func run(c *Coroutine) {
 	}
 	for {
 		into(c)
-		if c.n.outcome != noRoom {
-			break
+		switch c.n.outcome {
+		case noRoom, needReloc:
+			c.n.outcome = 0
+			if !c.n.prepareResume() {
+				// Not resumed: the coroutine stays suspended, and
+				// bodyEnded leaves it so.
+				c.n.phase, c.n.outcome = suspended, NoStack
+				return
+			}
+			continue
+		case brokenFrame:
+			c.n.outcome = 0
+			panic("costack: native engine invariant broken (please report): the entry frame is not where the walk measured it")
 		}
-		c.n.outcome = 0
-		c.n.makeRoom()
+		break
 	}
 	c.n.outcome = Returned
 }
@@ -441,6 +465,9 @@ func run(c *Coroutine) {
 // bodyEnded is run's deferred call. It calls recover itself, as recover
 // only works when called directly by the deferred function.
 func (c *Coroutine) bodyEnded() {
+	if c.n.outcome == NoStack {
+		return // not resumed (see run)
+	}
 	c.body().Ended()
 	if c.n.outcome == Returned {
 		c.finish(Returned, nil)

@@ -89,10 +89,10 @@ func TestYieldAndCloseUnwinds(t *testing.T) {
 				require.Nil(t, p)
 				require.Equal(t, Yielded, o)
 			}
-			assert.Nil(t, c.Close())
+			assert.Nil(t, closeP(c))
 			assert.True(t, c.Finished())
 			assert.Equal(t, []string{"step", "step", "step", "deferred"}, log)
-			assert.Nil(t, c.Close(), "closing twice")
+			assert.Nil(t, closeP(c), "closing twice")
 		})
 	}
 }
@@ -113,7 +113,7 @@ func TestPanicIsReturned(t *testing.T) {
 
 func TestCloseFreshNeverRuns(t *testing.T) {
 	c := New(func() { t.Error("body ran") })
-	assert.Nil(t, c.Close())
+	assert.Nil(t, closeP(c))
 	assert.True(t, c.Finished())
 	assert.Positive(t, c.Footprint())
 }

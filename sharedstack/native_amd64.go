@@ -7,7 +7,6 @@ package sharedstack
 
 import (
 	"fmt"
-	"reflect"
 
 	"github.com/costack-dev/costack/internal/rt"
 )
@@ -54,19 +53,17 @@ var (
 	entryFP uintptr
 )
 
-func entryPC() uintptr { return runEntry }
+func entryPC() uintptr { return runEntryPC }
 
 // What only the assembly refers to.
 var _ = runFrame
-
-var runEntry = reflect.ValueOf(run).Pointer()
 
 func continueBodyPC() uintptr
 
 // initEntry reads run's frame size; the probe calls it before any native
 // coroutine runs.
 func initEntry() error {
-	spd, ok := rt.FindFunc(runEntry).MaxSPDelta()
+	spd, ok := rt.FindFunc(runEntryPC).MaxSPDelta()
 	if !ok || spd < 16 || spd%8 != 0 {
 		return fmt.Errorf("unexpected frame size of the entry frame (%d)", spd)
 	}
@@ -79,5 +76,6 @@ func initEntry() error {
 // return PC is and the SP of the frame it returns to.
 func nextFrame(sp, spd uintptr) (pcOff, callerSP uintptr) { return sp + spd, sp + spd + 8 }
 
-// savedFPSlot is where the frame at sp (spd > 0) keeps its caller's BP.
-func savedFPSlot(sp, spd uintptr) uintptr { return sp + spd - 8 }
+// savedFPOff is where a frame whose pcsp value is spd > 0 keeps its
+// caller's BP, from its SP.
+func savedFPOff(spd uintptr) int32 { return int32(spd) - 8 }

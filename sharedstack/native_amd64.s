@@ -80,7 +80,7 @@ portable:
 bad:
 	MOVQ AX, 0(SP)
 	CALL ·badResume(SB)
-	INT $3
+	INT $3	// not reached: badResume panics
 
 // beginBody starts the body of c (AX), called by run as startBody (see
 // native.go):
@@ -99,16 +99,18 @@ TEXT ·beginBody(SB), NOSPLIT|NOFRAME, $0-0
 	JMP  BX
 
 // switchIn copies the image of n (AX) below base = its entry SP+8 (run's
-// SP: run calls it as continueBody), relocates it, and continues the
-// coroutine at its yield site.
+// SP: run calls it as continueBody) and continues the coroutine at its
+// yield site. It returns to run instead, with an outcome that says why,
+// when the image does not fit (noRoom: run grows the stack), when it was
+// saved for another place (needReloc: run relocates the saved copy,
+// native.relocate), or when run's frame is not the one the walk measured
+// (brokenFrame). These checks and the copy are one NOSPLIT sequence: no
+// check made before a safe point holds after it (the runtime may move the
+// stack there, e.g. at run's prologue).
 TEXT ·switchIn(SB), NOSPLIT|NOFRAME, $0-0
 	LEAQ 8(SP), R8               // R8 = base
 	// The image goes to [base-size, base). It must leave the stack guard
-	// zone free. This is checked here, in the same NOSPLIT code as the
-	// copy, because no check made before a safe point holds after it (the
-	// runtime may shrink the stack there, e.g. at run's prologue). No room:
-	// return to run with outcome noRoom; run grows the stack and calls
-	// again.
+	// zone free.
 	MOVL native_size(AX), CX
 	MOVQ R8, BX
 	SUBQ CX, BX
@@ -118,8 +120,8 @@ TEXT ·switchIn(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ (TLS), DX
 	CMPQ BX, const_gStackLo(DX)
 	JCS  noRoom
-	// run's frame must be the one the walk measured (buildShape checks the
-	// same against the frame-pointer chain): BP = run's, at base+runFrame-16.
+	// run's frame must be the one the walk measured (walk checks the same
+	// against the frame-pointer chain): BP = run's, at base+runFrame-16.
 	MOVQ ·runFrame(SB), DX
 	LEAQ -16(R8)(DX*1), DX
 	CMPQ BP, DX
@@ -129,12 +131,17 @@ TEXT ·switchIn(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ const_gStackHi(CX), DX
 	SUBQ R8, DX
 	MOVL DX, native_baseOff(AX)
-	// The outermost coroutine frame's argument spill slot is run's 0(SP),
-	// outside the image: it must hold c, as when run first called Run.
-	MOVQ AX, 0(R8)
+	// The image's own stack addresses must be this place's (I3): if not,
+	// run relocates the saved copy (Go code, out of the switch) and calls
+	// again.
 	MOVL native_size(AX), CX
 	MOVQ R8, DI
 	SUBQ CX, DI                  // DI = new bottom
+	CMPQ DI, native_oldBottom(AX)
+	JNE  needReloc
+	// The outermost coroutine frame's argument spill slot is run's 0(SP),
+	// outside the image: it must hold c, as when run first called Run.
+	MOVQ AX, 0(R8)
 	MOVQ DI, R9
 	MOVQ native_blkPtr(AX), SI
 	// [R9, base) = image (this overwrites our own return PC: we never
@@ -165,43 +172,6 @@ inRep:
 	SHRQ $3, CX
 	REP; MOVSQ
 inDone:
-
-	// Relocation (I3): delta = new bottom - old bottom; every slot listed by
-	// the shape (live pointer slots, all pointer words of stack objects,
-	// saved BPs) whose value lies in the old region [old, old+size) moves
-	// by delta, exactly as the runtime's adjustpointers. Same address:
-	// nothing to do.
-	MOVQ native_oldBottom(AX), R10
-	MOVQ R9, R11
-	SUBQ R10, R11                // R11 = delta
-	JZ   run
-	MOVL native_size(AX), DX
-	MOVQ native_shape(AX), R12
-	MOVQ shape_reloc(R12), SI
-	MOVQ shape_reloc+8(R12), CX
-reloc:
-	TESTQ CX, CX
-	JZ   outer
-	MOVL (SI), BX
-	ADDQ $4, SI
-	DECQ CX
-	MOVQ (R9)(BX*1), R13
-	MOVQ R13, R15
-	SUBQ R10, R15
-	CMPQ R15, DX
-	JCC  reloc                   // outside the old region (unsigned compare)
-	ADDQ R11, R13
-	MOVQ R13, (R9)(BX*1)
-	JMP  reloc
-outer:
-	// The outermost frame's saved BP points at the entry frame, which is
-	// outside the image: point it at the current one (run's BP, still in
-	// BP).
-	MOVQ shape_outerBP(R12), BX
-	TESTQ BX, BX
-	JS   run
-	MOVQ BP, (R9)(BX*1)
-run:
 	XORPS X15, X15               // keep the ABIInternal zero register zero
 	LEAQ const_ysBPOff(R9), BP   // yieldSwitch's frame pointer
 	CMPQ native_defers(AX), $0
@@ -222,9 +192,13 @@ intoYieldSwitch:
 	MOVQ R9, SP
 	RET                          // into yieldSwitch, after its CALL of switchOut
 badFrame:
-	INT $3
+	MOVB $const_brokenFrame, native_outcome(AX)
+	RET
 noRoom:
 	MOVB $const_noRoom, native_outcome(AX)
+	RET
+needReloc:
+	MOVB $const_needReloc, native_outcome(AX)
 	RET
 
 // func YieldOrUnwind(c *Coroutine)
@@ -249,20 +223,33 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $8-8
 	// yieldPrepare(n) walks the frames [bottom, base) with the stack maps
 	// and fills the retention list while they are still on the stack (I2).
 	// It is Go code: the stack may move under it, but the frame layout
-	// relative to the stack top does not. bottom (where the CALL of
-	// switchOut pushes its PC) goes in n.oldBottom as a distance from the
-	// stack top. It is called at its register-ABI entry (see enter): AX =
-	// n, with its spill slot at 0(SP).
+	// relative to the stack top does not. It finds bottom (where the CALL
+	// of switchOut pushes its PC) from our frame pointer (yieldBottom).
+	// It is called at its register-ABI entry (see enter): AX = n, with its
+	// spill slot at 0(SP).
 	MOVQ (TLS), R14
-	MOVQ const_gStackHi(R14), BX
-	LEAQ -8(SP), CX
-	SUBQ CX, BX
-	MOVQ BX, native_oldBottom(AX)
 	MOVQ AX, 0(SP)
 	XORPS X15, X15
 	MOVQ ·yieldPrepareFn(SB), DX
 	CALL (DX)
 	MOVQ n+0(FP), AX
+	// The frames must be where yieldPrepare measured them: the image is
+	// [bottom, base) with bottom = SP-8 (where the CALL of switchOut
+	// pushes its PC) and our frame pointer at bottom+ysBPOff. If not (a
+	// broken invariant), brokenSwitch panics with a message; nothing is
+	// copied.
+	MOVQ (TLS), CX
+	MOVQ const_gStackHi(CX), DX
+	MOVL native_baseOff(AX), BX
+	SUBQ BX, DX                  // DX = base
+	LEAQ -8(SP), SI              // SI = bottom
+	SUBQ SI, DX                  // DX = size
+	MOVL native_size(AX), BX
+	CMPQ DX, BX
+	JNE  broken
+	LEAQ const_ysBPOff(SI), BX
+	CMPQ BP, BX
+	JNE  broken
 	CALL ·switchOut(SB)
 	// Resumed: switchIn returned here with the image restored. If defer
 	// records were detached on the yield, relink them (I5) before any
@@ -296,25 +283,24 @@ portable:
 	CALL ·portableSuspend(SB)
 	RET
 
+broken:
+	MOVQ AX, 0(SP)
+	CALL ·brokenSwitch(SB)
+	RET
+
 // switchOut saves [SP, base) of n (AX) into its image buffer and returns to
 // the entry frame as if the outermost coroutine frame had returned.
+// yieldSwitch checked the layout just before calling it.
 TEXT ·switchOut(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ (TLS), CX
 	MOVQ const_gStackHi(CX), DX
 	MOVL native_baseOff(AX), BX
 	SUBQ BX, DX                  // DX = base
 	MOVQ SP, SI                  // SI = bottom
-	MOVQ DX, CX
-	SUBQ SI, CX                  // CX = size
-	MOVL native_size(AX), BX
-	CMPQ CX, BX
-	JNE  bad                     // yieldPrepare saw another layout: impossible
+	MOVL native_size(AX), CX     // CX = size = DX - SI (checked)
+	// The image's coordinates: its own stack addresses are relative to
+	// this bottom (I3).
 	MOVQ SI, native_oldBottom(AX)
-	// yieldSwitch's frame pointer is at a fixed place above the bottom
-	// (ysBPOff), where switchIn puts it back.
-	LEAQ const_ysBPOff(SI), BX
-	CMPQ BP, BX
-	JNE  bad
 	MOVQ native_blkPtr(AX), DI // off-heap block: no write barriers, never scanned
 	CMPQ CX, $1024
 	JAE  outRep
@@ -342,8 +328,9 @@ outRep:
 	SHRQ $3, CX
 	REP; MOVSQ
 outDone:
-	// The coroutine is suspended (the phase Resume reads).
+	// The coroutine is suspended (the phase and outcome Resume reads).
 	MOVB $const_suspended, native_phase(AX)
+	MOVB $const_Yielded, native_outcome(AX)
 	// Return from enter on its behalf, as its epilogue would, leaving
 	// run's frame (rebuilt by the next resume; its deferred call is
 	// open-coded, in the frame: nothing refers to it) and enter's (at E =
@@ -355,8 +342,6 @@ outDone:
 	MOVQ 16(DX), BP
 	LEAQ 32(DX), SP
 	JMP  BX
-bad:
-	INT $3
 
 // func startBodyPC() uintptr
 TEXT ·startBodyPC(SB), NOSPLIT, $0-8
@@ -388,6 +373,18 @@ TEXT ·stackAddr(SB), NOSPLIT, $0-16
 	MOVQ const_gStackHi(CX), AX
 	SUBQ dist+0(FP), AX
 	MOVQ AX, ret+8(FP)
+	RET
+
+// func yieldBottom() unsafe.Pointer
+// The bottom of the image of the yield in progress, for yieldPrepare, its
+// only caller, which checks it: our caller's saved frame pointer is
+// yieldSwitch's (at our caller's frame pointer: this leaf has no frame),
+// ysBPOff above the bottom. A pointer, so that a local holding it is
+// adjusted when the stack moves.
+TEXT ·yieldBottom(SB), NOSPLIT|NOFRAME, $0-8
+	MOVQ 0(BP), AX
+	SUBQ $const_ysBPOff, AX
+	MOVQ AX, ret+0(FP)
 	RET
 
 // func callerFP() uintptr

@@ -60,9 +60,9 @@ func initEntry() error        { return nil }
 // return PC is (its saved LR) and the SP of the frame it returns to.
 func nextFrame(sp, spd uintptr) (pcOff, callerSP uintptr) { return sp, sp + spd }
 
-// savedFPSlot is where the frame at sp (spd > 0) keeps its caller's frame
-// pointer.
-func savedFPSlot(sp, _ uintptr) uintptr { return sp - 8 }
+// savedFPOff is where a frame (spd > 0) keeps its caller's frame pointer,
+// from its SP: in the top word of the frame below.
+func savedFPOff(uintptr) int32 { return -8 }
 
 // Implemented in native_arm64.s, besides those declared in native.go.
 func switchInPC() uintptr

@@ -94,7 +94,9 @@ returned:
 resume:
 	// The image goes to [base-size, base). It must leave the stack guard
 	// zone free; otherwise grow the stack (Go code: the stack may move, so
-	// everything is read again) and try again.
+	// everything is read again) and try again. The check, the coordinate
+	// check below and the copy are one NOSPLIT sequence: no check made
+	// before a safe point holds after it.
 	SUBS	R2, R4, R5
 	BLO	noroom
 	SUBS	$const_stackMargin, R5, R5
@@ -105,19 +107,36 @@ resume:
 	MOVD	const_gStackHi(g), R3
 	SUB	R4, R3, R3
 	MOVW	R3, native_baseOff(R0)
+	// The image's own stack addresses must be this place's (I3): if not,
+	// relocate the saved copy (Go code, out of the switch: everything is
+	// read again after it) and try again.
+	SUB	R2, R4, R5                   // R5 = new bottom
+	MOVD	native_oldBottom(R0), R6
+	CMP	R6, R5
+	BNE	reloc
 	// switchIn never returns here: it continues the coroutine, whose
 	// outermost saved LR (in the image) is the PC after the call of run
 	// above.
 	BL	·switchIn(SB)
-	UNDEF
+	UNDEF	// not reached
 
 noroom:
-	// growRoom(size+stackMargin) through its ABI0 wrapper: the argument
-	// at 8(RSP), rewritten at again.
-	ADD	$const_stackMargin, R2, R2
-	MOVD	R2, 8(RSP)
-	BL	·growRoom(SB)
-	B	again
+reloc:
+	// prepareFor(n) grows the stack for the image and relocates the image
+	// to where it will go (through its ABI0 wrapper: n at 8(RSP), the
+	// result at 16(RSP), both rewritten at again), or reports that the
+	// runtime's limit does not allow it.
+	BL	·prepareFor(SB)
+	MOVBU	16(RSP), R1
+	CBNZ	R1, again
+	// No room within the limit: not resumed. The coroutine is suspended
+	// again, and Resume reports NoStack.
+	MOVD	n+0(FP), R0
+	MOVD	$const_suspended, R1
+	MOVB	R1, native_phase(R0)
+	MOVD	$const_NoStack, R1
+	MOVB	R1, native_outcome(R0)
+	RET
 
 portable:
 	BL	·portableResume(SB)          // n is at 8(RSP)
@@ -126,11 +145,11 @@ portable:
 bad:
 	MOVD	R0, 8(RSP)
 	BL	·badResume(SB)
-	UNDEF
+	UNDEF	// not reached: badResume panics
 
 // switchIn copies the image of n (R0) below base = its entry RSP-8 (enter's
-// frame pointer), relocates it, and continues the coroutine at its yield
-// site.
+// frame pointer), whose room and coordinates enter checked, and continues
+// the coroutine at its yield site.
 TEXT ·switchIn(SB), NOSPLIT|NOFRAME, $0-0
 	SUB	$8, RSP, R8                  // R8 = base
 	MOVWU	native_size(R0), R2
@@ -159,37 +178,6 @@ inTail:
 	MOVD	(R3), R5
 	MOVD	R5, (R4)
 inDone:
-
-	// Relocation (I3): delta = new bottom - old bottom; every slot listed by
-	// the shape (live pointer slots, all pointer words of stack objects,
-	// saved frame pointers) whose value lies in the old region
-	// [old, old+size) moves by delta, exactly as the runtime's
-	// adjustpointers. Same address: nothing to do.
-	MOVD	native_oldBottom(R0), R10
-	SUBS	R10, R9, R11                 // R11 = delta
-	BEQ	run
-	MOVWU	native_size(R0), R2
-	MOVD	native_shape(R0), R12
-	MOVD	shape_reloc(R12), R3
-	MOVD	shape_reloc+8(R12), R4
-reloc:
-	CBZ	R4, outer
-	MOVWU.P	4(R3), R5
-	SUB	$1, R4
-	MOVD	(R9)(R5), R6
-	SUB	R10, R6, R7
-	CMP	R2, R7
-	BHS	reloc                        // outside the old region (unsigned compare)
-	ADD	R11, R6, R6
-	MOVD	R6, (R9)(R5)
-	B	reloc
-outer:
-	// The outermost frame's saved frame pointer points at the entry frame,
-	// which is outside the image: point it at the current one (enter's
-	// frame pointer = base).
-	MOVD	shape_outerBP(R12), R5
-	TBNZ	$63, R5, run
-	MOVD	R8, (R9)(R5)
 run:
 	// Into yieldSwitch after its call of switchOut, which relinks defer
 	// records and handles closing. (amd64 finishes yieldSwitch's return
@@ -228,19 +216,30 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $16-8
 	// yieldPrepare(n) walks the frames [bottom, base) with the stack maps
 	// and fills the retention list while they are still on the stack (I2).
 	// It is Go code: the stack may move under it, but the frame layout
-	// relative to the stack top does not. bottom (our saved-FP slot) goes
-	// in n.oldBottom as a distance from the stack top. It is called at its
+	// relative to the stack top does not. It finds bottom (our saved-FP
+	// slot) from our frame pointer (yieldBottom). It is called at its
 	// register-ABI entry (see enter): R0 = n, with its spill slot at
 	// 8(RSP).
-	MOVD	const_gStackHi(g), R2
-	SUB	$8, RSP, R1
-	SUB	R1, R2, R2
-	MOVD	R2, native_oldBottom(R0)
 	MOVD	R0, 8(RSP)
 	MOVD	·yieldPrepareFn(SB), R26
 	MOVD	0(R26), R2
 	CALL	(R2)
 	MOVD	n+0(FP), R0
+	// The frames must be where yieldPrepare measured them: the image is
+	// [bottom, base) with bottom = RSP-8 (our saved-FP slot) and our frame
+	// pointer at bottom+ysBPOff. If not (a broken invariant), brokenSwitch
+	// panics with a message; nothing is copied.
+	MOVD	const_gStackHi(g), R2
+	MOVWU	native_baseOff(R0), R3
+	SUB	R3, R2, R2                   // R2 = base
+	SUB	$8, RSP, R3                  // R3 = bottom
+	SUB	R3, R2, R4                   // R4 = size
+	MOVWU	native_size(R0), R5
+	CMP	R5, R4
+	BNE	broken
+	ADD	$const_ysBPOff, R3, R5
+	CMP	R29, R5
+	BNE	broken
 	BL	·switchOut(SB)
 resumed:
 	// Resumed: switchIn jumped here with the image restored. If defer
@@ -275,23 +274,23 @@ portable:
 	BL	·portableSuspend(SB)
 	RET
 
+broken:
+	MOVD	R0, 8(RSP)
+	BL	·brokenSwitch(SB)
+	RET
+
 // switchOut saves [RSP-8, base) of n (R0) into its image buffer and returns
 // to the entry frame as if the outermost coroutine frame had returned.
+// yieldSwitch checked the layout just before calling it.
 TEXT ·switchOut(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	const_gStackHi(g), R2
 	MOVWU	native_baseOff(R0), R3
 	SUB	R3, R2, R2                   // R2 = base
 	SUB	$8, RSP, R3                  // R3 = bottom (yieldSwitch's saved FP)
-	SUB	R3, R2, R4                   // R4 = size
-	MOVWU	native_size(R0), R5
-	CMP	R5, R4
-	BNE	bad                          // yieldPrepare saw another layout: impossible
+	MOVWU	native_size(R0), R4          // R4 = size = R2 - R3 (checked)
+	// The image's coordinates: its own stack addresses are relative to
+	// this bottom (I3).
 	MOVD	R3, native_oldBottom(R0)
-	// yieldSwitch's frame pointer is at a fixed place above the bottom
-	// (ysBPOff), where switchIn puts it back.
-	ADD	$const_ysBPOff, R3, R5
-	CMP	R29, R5
-	BNE	bad
 	MOVD	native_blkPtr(R0), R6 // off-heap block: no write barriers, never scanned
 outLoop32:
 	CMP	$32, R4
@@ -313,16 +312,16 @@ outTail:
 	MOVD	(R3), R5
 	MOVD	R5, (R6)
 outDone:
-	// The coroutine is suspended (the phase Resume reads).
+	// The coroutine is suspended (the phase and outcome Resume reads).
 	MOVD	$const_suspended, R5
 	MOVB	R5, native_phase(R0)
+	MOVD	$const_Yielded, R5
+	MOVB	R5, native_outcome(R0)
 	ADD	$8, R2, R7                   // enter's RSP
 	MOVD	R2, R29                      // enter's frame pointer
 	MOVD	const_enterContSlot(R7), R30  // the PC after enter's call of run
 	MOVD	R7, RSP
 	RET
-bad:
-	UNDEF
 
 // beginBody starts the body of c (R0), called by run as startBody (see
 // native.go), with LR = the return PC into run: it continues as the body's
@@ -368,6 +367,18 @@ TEXT ·switchInPC(SB), NOSPLIT, $0-8
 // func switchOutPC() uintptr
 TEXT ·switchOutPC(SB), NOSPLIT, $0-8
 	MOVD	$·switchOut(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+// func yieldBottom() unsafe.Pointer
+// The bottom of the image of the yield in progress, for yieldPrepare, its
+// only caller, which checks it: our caller's saved frame pointer (at our
+// caller's frame pointer: this leaf has no frame) is yieldSwitch's, which
+// is the bottom (ysBPOff 0). A pointer, so that a local holding it is
+// adjusted when the stack moves.
+TEXT ·yieldBottom(SB), NOSPLIT|NOFRAME, $0-8
+	MOVD	0(R29), R0
+	SUB	$const_ysBPOff, R0, R0
 	MOVD	R0, ret+0(FP)
 	RET
 

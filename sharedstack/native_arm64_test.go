@@ -104,9 +104,7 @@ func TestNativeARM64Shape(t *testing.T) {
 	c, err := NewOn(Native, func() { yield(3) })
 	require.NoError(t, err)
 	c.Resume()
-	n := &c.n
-	s := n.shape
-	require.NotNil(t, s)
+	s := imageShape(t, c)
 	assert.Zero(t, s.size%16)
 	assert.EqualValues(t, firstPCOff, s.pcs[0].off)
 	assert.Equal(t, yieldSwitchPC(), rt.FindFunc(s.pcs[0].pc).Entry())
@@ -115,6 +113,6 @@ func TestNativeARM64Shape(t *testing.T) {
 	assert.True(t, strings.HasSuffix(funcName(last.pc), "sharedstack.enter"))
 	// The outermost frame's SP is where its saved LR (the return PC into
 	// enter) is; its saved frame pointer is one word below.
-	assert.EqualValues(t, int64(last.off)-8, s.outerBP)
+	assert.EqualValues(t, int64(last.off)-8, s.outerFP)
 	c.Close()
 }

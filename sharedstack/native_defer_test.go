@@ -145,7 +145,7 @@ func TestLoopDefersAcrossYieldsRunAtClose(t *testing.T) {
 		resumeAt(c, 7)
 		resumeOn(c, 3)
 		runtime.GC()
-		require.Nil(t, c.Close())
+		require.Nil(t, closeP(c))
 		assert.True(t, c.Finished())
 		want := "a3,a2,a1,a0,body2,body1,body0,outer true"
 		assert.Equal(t, want, l.String())
@@ -250,14 +250,14 @@ func TestLoopDefersCloseNested(t *testing.T) {
 			yieldAt(outer, 1)
 			// Closing the inner runs its records on this (the outer's)
 			// stack, in front of the outer's relinked ones.
-			if p := inner.Close(); p != nil {
+			if p := closeP(inner); p != nil {
 				l.add("inner close %v", p.Value)
 			}
 			yieldAt(outer, 0)
 		})
 		outer.Resume()
 		resumeOn(outer, 2)
-		require.Nil(t, outer.Close())
+		require.Nil(t, closeP(outer))
 		assert.Equal(t, "in2,in1,in0,outer1,outer0", l.String())
 		return l.String()
 	})
@@ -427,7 +427,7 @@ func TestStackDefersAcrossYieldsRunAtClose(t *testing.T) {
 			require.Nil(t, p)
 			runtime.GC()
 		}
-		require.Nil(t, c.Close())
+		require.Nil(t, closeP(c))
 		got := l.String()
 		assert.Equal(t, "a s7,a s5,a s3 x=203,a loop1,a loop0,a s1 data=10,a s0 x=213,outer", got)
 		return got

@@ -104,7 +104,7 @@ func (d *diffRun) innerBlock(c *Coroutine, ops []diffOp, id string) {
 	var inner *Coroutine
 	inner, _ = NewOn(d.k, func() { d.interp(inner, ops, id+"i") })
 	defer func() {
-		if p := inner.Close(); p != nil {
+		if p := closeP(inner); p != nil {
 			d.log("%s:inner close panicked %v", id, p.Value)
 		}
 	}()
@@ -133,7 +133,7 @@ func runDiff(k Kind, prog []diffOp, seed uint64) []string {
 	closeAt := r.IntN(20)
 	for i := 0; !c.Finished(); i++ {
 		if i == closeAt && c.Started() {
-			d.log("close %v", panicValue(c.Close()))
+			d.log("close %v", panicValue(closeP(c)))
 			break
 		}
 		o, p := resumeAt(c, r.IntN(6))

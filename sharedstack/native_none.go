@@ -26,7 +26,7 @@ func (n *native) setPortState(p *portable) { n.portable, n.port = true, p }
 func (*native) release()                  {}
 func (*native) footprint() int            { return 0 }
 func (*native) closesWithoutUnwind() bool { return false }
-func (*native) makeRoom()                 {}
+func (*native) prepareResume() bool       { return true }
 
 // startBody starts the body for run; continueBody is never needed.
 var startBody, continueBody = func(c *Coroutine) { c.bodyOutOfLine().Run() }, (func(*Coroutine))(nil)

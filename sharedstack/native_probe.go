@@ -24,7 +24,7 @@ func nativeProbe() (err error) {
 	}()
 	// _func and moduledata: entry, name, flags and args size of known
 	// functions agree with the runtime's exported view.
-	for _, fn := range []any{probeLeaf, run, growStack} {
+	for _, fn := range []any{probeLeaf, run, haveRoom} {
 		pc := reflect.ValueOf(fn).Pointer()
 		f := rt.FindFunc(pc)
 		rf := runtime.FuncForPC(pc)
@@ -79,6 +79,9 @@ func nativeProbe() (err error) {
 	if err := initEntry(); err != nil {
 		return err
 	}
+	if err := probeFuncIDs(); err != nil {
+		return err
+	}
 	if err := probeBodyRunSlot(); err != nil {
 		return err
 	}
@@ -90,6 +93,26 @@ func nativeProbe() (err error) {
 
 //go:noinline
 func probeLeaf(a, b, c int) int { return a*b + c }
+
+// probeFuncIDs checks the rt.FuncID mirror (decodeFrame refuses runtime
+// switches by FuncID) on a function the runtime marks: the bottom frame of
+// every goroutine, runtime.goexit.
+func probeFuncIDs() error {
+	pcs := make([]uintptr, 64)
+	pcs = pcs[:runtime.Callers(0, pcs)]
+	if len(pcs) == 0 {
+		return errors.New("native self-check: no frames")
+	}
+	pc := pcs[len(pcs)-1]
+	f := rt.FindFunc(pc - 1)
+	if funcName(pc-1) != "runtime.goexit" || f.FuncID() != rt.FuncIDGoexit {
+		return fmt.Errorf("runtime function ID mismatch (%s: %d)", funcName(pc-1), f.FuncID())
+	}
+	if g := rt.FindFunc(reflect.ValueOf(probeLeaf).Pointer()); g.FuncID() != rt.FuncIDNormal {
+		return errors.New("runtime function ID mismatch (a normal function)")
+	}
+	return nil
+}
 
 // probeDefer checks that a defer in a simple function leaves no record on g.
 //
@@ -195,17 +218,20 @@ func probeRun() error {
 	}
 	c.init(Native, o)
 	c.Resume()
-	// The shape of that yield: the known frames, in order, with the body's
+	// The chain of that yield: the known frames, in order, with the body's
 	// two address-taken nodes as stack objects.
-	s := c.n.shape
+	ch, why := c.n.imageChain()
+	if why != "" {
+		return errors.New("native self-check: " + why)
+	}
+	defer putChain(ch)
 	deep := 0
-	for _, p := range s.pcs {
-		if strings.HasSuffix(funcName(p.pc), "sharedstack.probeDeep") {
+	for _, f := range ch.frames {
+		if strings.HasSuffix(funcName(f.info.pc), "sharedstack.probeDeep") {
 			deep++
 		}
 	}
-	if s == nil || deep != 3 || len(s.objs) < 2 || len(s.live) == 0 ||
-		rt.FindFunc(s.pcs[len(s.pcs)-1].pc).Entry() != entryPC() {
+	if deep != 3 || ch.nobjs < 2 || ch.ptrs == 0 || !ch.frames[len(ch.frames)-1].info.entry {
 		return errors.New("native self-check: unexpected frame shape at a known yield site")
 	}
 	for d := 1; !c.Finished(); d++ {

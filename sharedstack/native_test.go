@@ -328,10 +328,9 @@ func TestNativeCloseWithoutUnwind(t *testing.T) {
 			o, p := c.Resume()
 			require.Nil(t, p)
 			require.Equal(t, Yielded, o)
-			require.NotNil(t, c.n.shape)
-			assert.Equal(t, tc.defers, c.n.shape.defers)
+			assert.Equal(t, tc.defers, imageShape(t, c).openDefers)
 			assert.Equal(t, !tc.defers, c.n.closesWithoutUnwind())
-			require.Nil(t, c.Close())
+			require.Nil(t, closeP(c))
 			assert.True(t, c.Finished())
 			assert.Equal(t, 1, b.ended)
 			assert.Equal(t, blocks, arenaBlocks.Load(), "image not freed")
@@ -388,7 +387,7 @@ func TestNativeManyStackObjects(t *testing.T) {
 	o, p := c.Resume()
 	require.Nil(t, p)
 	require.Equal(t, Yielded, o)
-	require.Greater(t, len(c.n.shape.objs), 64)
+	require.Greater(t, len(imageShape(t, c).objs), 64)
 	for d := 1; !c.Finished(); d++ {
 		runtime.GC()
 		runtime.GC()
@@ -429,8 +428,8 @@ func TestNativeHotPathIsInlined(t *testing.T) {
 	require.Greater(t, len(callers), i+1)
 	assert.True(t, strings.HasSuffix(callers[i+1], ".resumeFromHere"), "Resume is not inlined: enter is called by %s", callers[i+1])
 	// The frame above yieldSwitch in the image is the body's.
-	assert.Contains(t, funcName(c.n.shape.pcs[1].pc), "TestNativeHotPathIsInlined", "YieldOrUnwind is not inlined into the body")
-	require.Nil(t, c.Close())
+	assert.Contains(t, funcName(imageShape(t, c).pcs[1].pc), "TestNativeHotPathIsInlined", "YieldOrUnwind is not inlined into the body")
+	require.Nil(t, closeP(c))
 }
 
 // run is the bottom frame of every coroutine. On amd64 it is the entry
@@ -448,7 +447,7 @@ func TestNativeRunFrameIsSmall(t *testing.T) {
 	require.Nil(t, p)
 	require.Equal(t, Yielded, o)
 	defer b.c.Close()
-	s := b.c.n.shape
+	s := imageShape(t, &b.c)
 	var names []string
 	for _, p := range s.pcs {
 		names = append(names, funcName(p.pc))
@@ -476,7 +475,7 @@ func TestNativeRunFrameIsSmall(t *testing.T) {
 
 // A coroutine whose image is larger than the free stack of the goroutine
 // that resumes it: the room is checked where the image is copied in, and
-// run grows the stack and continues (makeRoom). Every frame's values
+// run grows the stack and continues (prepareResume). Every frame's values
 // survive, on a new goroutine each time (whose stack starts small).
 func TestNativeResumeWithoutRoom(t *testing.T) {
 	needNative(t)
@@ -538,7 +537,7 @@ func TestNativeRetentionListShrinks(t *testing.T) {
 	// What the frames hold besides the 64 (the body's closure, its
 	// arguments) is a few pointers: the last array is far shorter.
 	assert.Less(t, c.n.nkeep, firstLen/2)
-	require.Nil(t, c.Close())
+	require.Nil(t, closeP(c))
 }
 
 // holdPointers yields once per element of held, holding that many heap
@@ -559,4 +558,16 @@ func holdPointers(c *Coroutine, held []int) {
 			*p++
 		}
 	}
+}
+
+// imageShape describes the saved image of a suspended coroutine as a shape,
+// composed from a walk of its chain (whether or not the engine gave the
+// chain a shape).
+func imageShape(t testing.TB, c *Coroutine) *shape {
+	t.Helper()
+	ch, why := c.n.imageChain()
+	require.Empty(t, why)
+	defer putChain(ch)
+	ch.collectObjects(uintptr(c.n.size))
+	return composeShape(ch, uintptr(c.n.size))
 }

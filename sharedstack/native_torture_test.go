@@ -19,6 +19,7 @@ import (
 	"unsafe"
 
 	"github.com/costack-dev/costack/internal/rt"
+	"github.com/costack-dev/costack/internal/shapes"
 	"github.com/stretchr/testify/require"
 )
 
@@ -220,6 +221,27 @@ func tortureBottom(st *tortureState, l *tortureLocal, key int) {
 			if *left != 0 {
 				panic(fmt.Sprintf("torture: %d loop defers did not run", *left))
 			}
+		case 5:
+			// Random recursion through two call sites, yielding at
+			// random levels: a new chain at almost every yield, as a
+			// recursive generator makes (walked, not shaped).
+			if got := tortureRecurse(st, 2+st.rng.IntN(12), key); got != key {
+				panic("torture: recursion returned a wrong value")
+			}
+		case 6:
+			// A deep chain: hundreds to thousands of frames, each with a
+			// heap pointer only it keeps.
+			d := 200 + st.rng.IntN(2000)
+			if got := tortureDeep(st, d, key); got != d {
+				panic("torture: deep chain returned a wrong value")
+			}
+		case 7:
+			// Many pending stack-allocated defer records (one per level
+			// of a recursive descent), across yields.
+			d := 1 + st.rng.IntN(60)
+			if ran := shapes.Parse(d, func() { tortureYield(st) }); ran != d+1 {
+				panic(fmt.Sprintf("torture: %d of %d stack-allocated deferred calls ran", ran, d+1))
+			}
 		case 3:
 			// Spin long enough to be preempted asynchronously inside
 			// restored frames.
@@ -266,6 +288,50 @@ func tortureLoopDefers(st *tortureState, key int, left *int) {
 		tortureGrow(st, st.rng.IntN(20), nil, key)
 	}
 	tortureYield(st)
+}
+
+// tortureRecurse recurses d levels, each through one of two call sites
+// chosen at random, with a stack object pointing at its parent's and a
+// heap pointer, yielding at random levels; it returns key.
+//
+//go:noinline
+func tortureRecurse(st *tortureState, d, key int) int {
+	h := newHeap(key + d)
+	var local [2]*tortureHeap
+	local[0] = h
+	lp := &local
+	if st.rng.IntN(3) == 0 {
+		tortureYield(st)
+	}
+	r := key
+	if d > 0 {
+		if st.rng.IntN(2) == 0 {
+			r = tortureRecurse(st, d-1, key)
+		} else {
+			r = tortureRecurse(st, d-1, key) + 0*len(lp)
+		}
+	}
+	if checkHeap(lp[0], key+d) != "" || checkHeap(h, key+d) != "" {
+		panic("torture: recursion frame's heap data lost")
+	}
+	return r
+}
+
+// tortureDeep recurses d frames, each keeping a heap pointer, yields at
+// the bottom, and returns d.
+//
+//go:noinline
+func tortureDeep(st *tortureState, d, key int) int {
+	h := newHeap(key + d%97)
+	if d == 0 {
+		tortureYield(st)
+		return 0
+	}
+	r := tortureDeep(st, d-1, key) + 1
+	if checkHeap(h, key+d%97) != "" {
+		panic("torture: deep frame's heap data lost")
+	}
+	return r
 }
 
 //go:noinline
@@ -379,7 +445,7 @@ func runTorture(t testing.TB, k Kind, cfg tortureConfig) {
 						// Close a suspended coroutine: its frames unwind
 						// through restored frames, running their defers.
 						if st.c.Started() {
-							p = st.c.Close()
+							p = closeP(st.c)
 						} else {
 							o, p = resumeAt(st.c, rng.IntN(30))
 						}

@@ -77,8 +77,25 @@ func (f Func) Args() int32 { return int32(f.u32(funcArgs)) }
 // Flag is the abi.FuncFlag byte.
 func (f Func) Flag() uint8 { return f.u8(funcFlag) }
 
-// FuncID is the abi.FuncID byte.
-func (f Func) FuncID() uint8 { return f.u8(funcFuncID) }
+// FuncID is the function's abi.FuncID.
+func (f Func) FuncID() FuncID { return FuncID(f.u8(funcFuncID)) }
+
+// FuncID mirrors internal/abi.FuncID (internal/abi/symtab.go, the same in Go
+// 1.26 and 1.27): the runtime marks the functions a traceback must treat
+// specially. The native engine refuses a yield across any of them but
+// normal functions and wrappers. If the list drifts, the engine would
+// misjudge runtime frames: sharedstack's probe checks goexit's value on a
+// real goroutine's bottom frame.
+type FuncID uint8
+
+const (
+	FuncIDNormal      FuncID = 0
+	FuncIDAsmcgocall  FuncID = 2
+	FuncIDCgocallback FuncID = 4
+	FuncIDGoexit      FuncID = 8
+	FuncIDSystemstack FuncID = 21
+	FuncIDWrapper     FuncID = 23
+)
 
 // Rodata is the module's rodata base (stack-object pointer masks are
 // offsets from it).

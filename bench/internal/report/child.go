@@ -71,6 +71,8 @@ type task struct {
 	// are taken (the median is kept).
 	Target time.Duration `json:"target,omitempty"`
 	Runs   int           `json:"runs,omitempty"`
+	// Params are the parameters of a section's child task.
+	Params json.RawMessage `json:"params,omitempty"`
 }
 
 // Timing keys in childResult.Timing.
@@ -106,6 +108,8 @@ type childResult struct {
 	Count int64  `json:"count,omitempty"`
 	Grown int64  `json:"grown,omitempty"`
 	Stop  string `json:"stop,omitempty"`
+	// Values are the results of a section's child task.
+	Values map[string]float64 `json:"values,omitempty"`
 }
 
 // IsChild reports whether args (without the program name) ask for a child
@@ -149,6 +153,14 @@ func ChildMain(args []string, stdout, stderr io.Writer) int {
 func runTask(t task) (*childResult, error) {
 	res := &childResult{Engine: costack.Engine()}
 	if t.Task == taskEngine {
+		return res, nil
+	}
+	if fn := childTasks[t.Task]; fn != nil {
+		v, err := fn(t.Params)
+		if err != nil {
+			return nil, err
+		}
+		res.Values = v
 		return res, nil
 	}
 	impl, err := workload.ParseImpl(t.Impl)
@@ -332,15 +344,16 @@ var kinds = []kind{
 	{ColGoroutine, workload.Goroutine, ""},
 }
 
-// runChild runs t in a fresh process of exe with COSTACK_ENGINE set as k
+// runChild runs t in a fresh process of argv (the report's own binary, or
+// an external child) with COSTACK_ENGINE set as k
 // asks, and returns its result.
-func runChild(ctx context.Context, exe string, k kind, t task, progress io.Writer, desc string) (*childResult, error) {
+func runChild(ctx context.Context, argv []string, k kind, t task, progress io.Writer, desc string) (*childResult, error) {
 	t.Impl = string(k.impl)
 	spec, err := json.Marshal(t)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, ChildFlag+"="+string(spec))
+	cmd := exec.CommandContext(ctx, argv[0], append(argv[1:len(argv):len(argv)], ChildFlag+"="+string(spec))...)
 	env := slices.DeleteFunc(os.Environ(), func(s string) bool {
 		return strings.HasPrefix(s, "COSTACK_ENGINE=")
 	})

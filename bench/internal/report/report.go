@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -59,6 +60,9 @@ type Config struct {
 	// Exe is the binary re-executed for each measurement; by default the
 	// running one (os.Executable).
 	Exe string
+	// Only lists the sections to run ("core" is the core table); empty
+	// runs them all.
+	Only map[string]bool
 }
 
 // defaults fills in what c leaves zero.
@@ -120,7 +124,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("costack-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg Config
-	var n, budget, from string
+	var n, budget, from, only string
 	fs.BoolVar(&cfg.Quick, "quick", false, "smaller sizes and shorter timing runs: the whole report in under a minute")
 	fs.StringVar(&n, "n", "", "comma-separated population sizes for the memory and tick rows (default 10000,100000,1000000; -quick 1000,10000,100000)")
 	fs.StringVar(&budget, "budget", "", "RSS budget for the capacity rows, e.g. 2GB, 512MB (default 2GB; -quick 256MB)")
@@ -131,6 +135,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Rounds, "rounds", 0, "rounds of the timing measurements, kinds taking turns, median reported (default 3; -quick 1)")
 	fs.DurationVar(&cfg.CapacityLimit, "capacity-limit", 0, "time limit per capacity measurement (default 2m; -quick 15s)")
 	fs.BoolVar(&cfg.Best, "best", false, "show the fastest timed run of each timing cell instead of the median (steadier on a busy machine; -json has both)")
+	fs.StringVar(&only, "only", "", "comma-separated sections to run (default all: "+strings.Join(SectionNames(), ", ")+")")
 	fs.StringVar(&from, "from", "", "measure nothing: print the table and write the charts (and -json) of a report saved with -json")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: costack-bench [flags]")
@@ -156,6 +161,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			}
 			cfg.N = append(cfg.N, v)
 		}
+	}
+	if o, err := parseOnly(only); err != nil {
+		fmt.Fprintln(stderr, "costack-bench: -only:", err)
+		return 2
+	} else {
+		cfg.Only = o
 	}
 	if budget != "" {
 		b, err := ParseBytes(budget)
@@ -208,8 +219,10 @@ type Report struct {
 	// Columns lists the columns in order; Ratios the ratio columns.
 	Columns []string `json:"columns"`
 	Ratios  []string `json:"ratios"`
-	// Rows are the measurements.
+	// Rows are the measurements of the core table.
 	Rows []Row `json:"rows"`
+	// Sections are the other tables (section_*.go), in order.
+	Sections []SectionReport `json:"sections,omitempty"`
 	// CapacityStops maps a column whose capacity run stopped before the
 	// budget to the reason (its count is then a lower bound).
 	CapacityStops map[string]string `json:"capacity_stops,omitempty"`
@@ -255,6 +268,9 @@ type Row struct {
 	Ratios map[string]float64 `json:"ratios"`
 }
 
+// TableFile is the text table's file name in the -out directory.
+const TableFile = "report.txt"
+
 // Values of Report.Stat.
 const (
 	StatMedian = "median"
@@ -292,6 +308,9 @@ type step struct {
 	desc string
 	k    kind
 	t    task
+	// argv, if set, is the command of an external child (Column.Command);
+	// otherwise the report's own binary runs.
+	argv []string
 	// need is the memory the step is expected to take: when the machine has
 	// less available, the step waits a while for it and is then skipped
 	// (need < 0: waits for -need, then runs anyway).
@@ -403,7 +422,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 			fmt.Fprintf(progress, "costack-bench: [%d/%d] %s ...\n", i, total, s.desc)
 			start := time.Now()
 			cctx, cancel := context.WithTimeout(ctx, childTimeout)
-			res, err = runChild(cctx, exe, s.k, s.t, progress, s.desc)
+			argv := s.argv
+			if argv == nil {
+				argv = []string{exe}
+			}
+			res, err = runChild(cctx, argv, s.k, s.t, progress, s.desc)
 			cancel()
 			if d := time.Since(start); d > time.Second {
 				fmt.Fprintf(progress, "costack-bench: [%d/%d] %s done in %.1fs\n", i, total, s.desc, d.Seconds())
@@ -509,6 +532,15 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 				caps[k.name] = r
 			}})
 	}
+	core := selected(cfg.Only, coreSection)
+	if !core {
+		steps = nil
+	}
+	plans, secSteps, err := planSections(ctx, cfg, na)
+	if err != nil {
+		return nil, err
+	}
+	steps = append(steps, secSteps...)
 	for i, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -517,6 +549,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	}
 
 	rep.Machine.LoadEnd = LoadAvg()
+	rep.Sections = buildSections(cfg, plans)
+	if !core {
+		return rep, nil
+	}
 
 	// Rows.
 	add := func(c, p string, x float64, unit, better string, get func(col string) (float64, string), best func(col string) (float64, bool)) {
@@ -667,21 +703,43 @@ func (r *Report) BestOf() *Report {
 		c.Rows[i].Values = v
 		c.Rows[i].Ratios = ratios(v)
 	}
+	c.Sections = make([]SectionReport, len(r.Sections))
+	for i, sr := range r.Sections {
+		c.Sections[i] = sr
+		c.Sections[i].Rows = bestRows(sr)
+	}
 	return &c
 }
 
-// ratios computes the ratio columns of a row's values.
-func ratios(values map[string]float64) map[string]float64 {
-	m := map[string]float64{}
-	for _, p := range ratioPairs {
-		a, ok1 := values[p[0]]
-		b, ok2 := values[p[1]]
-		if ok1 && ok2 && b != 0 {
-			m[RatioKey(p[0], p[1])] = a / b
-		}
+// bestRows returns sr's rows with the fastest runs as values (Row.Best),
+// ratios recomputed.
+func bestRows(sr SectionReport) []Row {
+	var pairs [][2]string
+	for _, k := range sr.Ratios {
+		a, b, _ := strings.Cut(k, "/")
+		pairs = append(pairs, [2]string{a, b})
 	}
-	return m
+	rows := make([]Row, len(sr.Rows))
+	for i, row := range sr.Rows {
+		rows[i] = row
+		if len(row.Best) == 0 {
+			continue
+		}
+		v := map[string]float64{}
+		for col, x := range row.Values {
+			v[col] = x
+			if b, ok := row.Best[col]; ok {
+				v[col] = b
+			}
+		}
+		rows[i].Values = v
+		rows[i].Ratios = ratiosOf(pairs, v)
+	}
+	return rows
 }
+
+// ratios computes the core table's ratio columns of a row's values.
+func ratios(values map[string]float64) map[string]float64 { return ratiosOf(ratioPairs, values) }
 
 // Load reads a report written with -json.
 func Load(path string) (*Report, error) {
@@ -713,7 +771,14 @@ func (r *Report) Write(cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(table, "\ncharts: %s\n", strings.Join(files, ", "))
+	// The table goes next to the charts too.
+	var text strings.Builder
+	shown.WriteTable(&text)
+	txt := filepath.Join(cfg.Out, TableFile)
+	if err := os.WriteFile(txt, []byte(text.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(table, "\ncharts: %s\ntable: %s\n", strings.Join(files, ", "), txt)
 	if cfg.JSON == "" {
 		return nil
 	}

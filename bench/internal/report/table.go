@@ -56,7 +56,80 @@ func (r *Report) WriteTable(w io.Writer) {
 		}
 		rows = append(rows, cells)
 	}
-	widths := make([]int, len(head))
+	if len(r.Rows) > 0 {
+		writeGrid(w, rows)
+
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Ratios: nat = costack native engine, port = costack portable engine, Pull = iter.Pull, gor = goroutines+channels;")
+		fmt.Fprintln(w, "a ratio is costack's value divided by the baseline's. Below 1x costack is faster / smaller; for capacity")
+		fmt.Fprintln(w, "(more is better) above 1x means more instances fit.")
+		fmt.Fprintln(w, "round trip: one resume + the yield that ends it, body yielding that many calls deep. 64 in turn: 64 instances")
+		fmt.Fprintf(w, "(yielding %d calls deep) resumed one after the other from the same place (control), or each resume from\n", workload.RelocDepth)
+		fmt.Fprintln(w, "another goroutine / call depth than the last, which makes the native engine relocate. Memory, tick and capacity:")
+		fmt.Fprintln(w, "every instance runs a game entity (three float locals, one integration step per resume, yielding one call below")
+		fmt.Fprintln(w, "its body). RSS = resident-set growth (includes off-heap memory) per suspended instance; Footprint = costack's own")
+		fmt.Fprintln(w, "accounting; Go heap+stack = runtime.MemStats HeapAlloc+StackInuse growth. tick: every entity resumed once per tick.")
+		if r.Stat == StatBest {
+			fmt.Fprintln(w, "Times are the fastest timed run of each cell (-best); -json has the medians too.")
+		} else {
+			fmt.Fprintln(w, "Times are medians; -best shows the fastest run instead, and -json has both.")
+		}
+		writeNA(w, Columns, r.Rows)
+		for _, col := range Columns {
+			if s := r.CapacityStops[col]; s != "" {
+				fmt.Fprintf(w, "capacity %s stopped early (%s): ≥ is a lower bound\n", col, s)
+			}
+		}
+		if l := max(m.LoadStart, m.LoadEnd); m.Cores > 0 && l > float64(m.Cores) {
+			fmt.Fprintf(w, "note: load average %.1f > %d cores: other programs competed for the CPU, so the times are noisy.\n", l, m.Cores)
+		}
+	}
+	for _, sr := range r.Sections {
+		sr.writeTable(w)
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintln(w, "error:", e)
+	}
+}
+
+// writeTable prints a section's table, its notes and its n/a reasons.
+func (sr *SectionReport) writeTable(w io.Writer) {
+	fmt.Fprintf(w, "\n%s\n\n", sr.Title)
+	head := append([]string{"case", "param", "unit"}, sr.Columns...)
+	head = append(head, sr.Ratios...)
+	grid := [][]string{head}
+	for _, row := range sr.Rows {
+		cells := []string{row.Case, row.Param, row.Unit}
+		for _, col := range sr.Columns {
+			if v, ok := row.Values[col]; ok {
+				cells = append(cells, formatValue(v))
+			} else {
+				cells = append(cells, "n/a")
+			}
+		}
+		for _, k := range sr.Ratios {
+			if v, ok := row.Ratios[k]; ok {
+				cells = append(cells, fmt.Sprintf("%.2fx", v))
+			} else {
+				cells = append(cells, "n/a")
+			}
+		}
+		grid = append(grid, cells)
+	}
+	writeGrid(w, grid)
+	if len(sr.Notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range sr.Notes {
+			fmt.Fprintln(w, n)
+		}
+	}
+	writeNA(w, sr.Columns, sr.Rows)
+}
+
+// writeGrid prints rows of cells aligned, the first row as a header with a
+// rule under it; the first three columns left-aligned, the others right.
+func writeGrid(w io.Writer, rows [][]string) {
+	widths := make([]int, len(rows[0]))
 	for _, cells := range rows {
 		for i, c := range cells {
 			widths[i] = max(widths[i], utf8.RuneCountInString(c))
@@ -84,28 +157,15 @@ func (r *Report) WriteTable(w io.Writer) {
 			fmt.Fprintln(w, strings.Repeat("-", total))
 		}
 	}
+}
 
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Ratios: nat = costack native engine, port = costack portable engine, Pull = iter.Pull, gor = goroutines+channels;")
-	fmt.Fprintln(w, "a ratio is costack's value divided by the baseline's. Below 1x costack is faster / smaller; for capacity")
-	fmt.Fprintln(w, "(more is better) above 1x means more instances fit.")
-	fmt.Fprintln(w, "round trip: one resume + the yield that ends it, body yielding that many calls deep. 64 in turn: 64 instances")
-	fmt.Fprintf(w, "(yielding %d calls deep) resumed one after the other from the same place (control), or each resume from\n", workload.RelocDepth)
-	fmt.Fprintln(w, "another goroutine / call depth than the last, which makes the native engine relocate. Memory, tick and capacity:")
-	fmt.Fprintln(w, "every instance runs a game entity (three float locals, one integration step per resume, yielding one call below")
-	fmt.Fprintln(w, "its body). RSS = resident-set growth (includes off-heap memory) per suspended instance; Footprint = costack's own")
-	fmt.Fprintln(w, "accounting; Go heap+stack = runtime.MemStats HeapAlloc+StackInuse growth. tick: every entity resumed once per tick.")
-	if r.Stat == StatBest {
-		fmt.Fprintln(w, "Times are the fastest timed run of each cell (-best); -json has the medians too.")
-	} else {
-		fmt.Fprintln(w, "Times are medians; -best shows the fastest run instead, and -json has both.")
-	}
-	// n/a reasons: once per column and reason, with the cases it covers
-	// unless it covers them all.
+// writeNA prints the n/a reasons of rows: once per column and reason, with
+// the cases it covers unless it covers them all.
+func writeNA(w io.Writer, columns []string, rows []Row) {
 	notes := map[string][]string{}
 	var order []string
-	for _, row := range r.Rows {
-		for _, col := range Columns {
+	for _, row := range rows {
+		for _, col := range columns {
 			why, ok := row.NA[col]
 			if !ok {
 				continue
@@ -117,27 +177,17 @@ func (r *Report) WriteTable(w io.Writer) {
 			notes[key] = append(notes[key], row.Case)
 		}
 	}
-	if len(order) > 0 {
-		fmt.Fprintln(w, "n/a:")
-		for _, key := range order {
-			if len(notes[key]) == len(r.Rows) {
-				fmt.Fprintf(w, "  %s\n", key)
-				continue
-			}
-			cases := slices.Compact(notes[key])
-			fmt.Fprintf(w, "  %s (%s)\n", key, strings.Join(cases, ", "))
+	if len(order) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "n/a:")
+	for _, key := range order {
+		if len(notes[key]) == len(rows) {
+			fmt.Fprintf(w, "  %s\n", key)
+			continue
 		}
-	}
-	for _, col := range Columns {
-		if s := r.CapacityStops[col]; s != "" {
-			fmt.Fprintf(w, "capacity %s stopped early (%s): ≥ is a lower bound\n", col, s)
-		}
-	}
-	if l := max(m.LoadStart, m.LoadEnd); m.Cores > 0 && l > float64(m.Cores) {
-		fmt.Fprintf(w, "note: load average %.1f > %d cores: other programs competed for the CPU, so the times are noisy.\n", l, m.Cores)
-	}
-	for _, e := range r.Errors {
-		fmt.Fprintln(w, "error:", e)
+		cases := slices.Compact(notes[key])
+		fmt.Fprintf(w, "  %s (%s)\n", key, strings.Join(cases, ", "))
 	}
 }
 

@@ -1,0 +1,295 @@
+//go:build linux && (amd64 || arm64) && go1.26 && !go1.28 && !race
+
+package sharedstack
+
+import (
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// A shape is a chain (native_chain.go) flattened: everything about an
+// image that depends only on its return PCs, with every position an offset
+// from the image bottom. It is shared by every coroutine suspended at the
+// same chain, and it is the fast path of a yield: a coroutine that yields
+// at the chain its last yield had (its native.shape) checks the return PCs
+// and reads the slots, with no frame lookups; a relocation with a shape
+// adjusts its slots directly.
+//
+// Shapes are made only for chains that recur (see admitShape) and kept in a
+// bounded cache; a chain without one — most yields of a recursive
+// generator — is walked instead. Both ways give the same retention list
+// and relocation (TestNativeShapeMatchesWalk).
+type shape struct {
+	size uintptr
+	// pcs: the return PC expected at each offset. Equal PCs at equal
+	// offsets with equal size mean equal frames (a frame's size and maps
+	// depend on its PC only), so the rest of the shape applies.
+	pcs []pcAt
+	// live: pointer slots that the stack maps say are live (locals and
+	// args, inside the image), sorted.
+	live []uint32
+	// objs: stack objects in the image, by offset.
+	objs []chainObj
+	// reloc: every slot the runtime's copier would adjust: live slots,
+	// every pointer word of every allocated stack object, saved frame
+	// pointers; sorted, deduplicated (a slot found by two routes moves
+	// once).
+	reloc []uint32
+	// outerFP is the outermost saved frame pointer's slot (it points at
+	// the entry frame, outside the image), or -1.
+	outerFP int64
+	maxKeep int
+	// openDefers: some frame other than run's may have a deferred call
+	// pending (its function has open-coded defers). Without, closing a
+	// coroutine suspended here needs no unwinding (see Coroutine.Close).
+	openDefers bool
+	hash       uint64
+	bytes      int32
+	// hit: the shape was found in the cache since the last aging.
+	hit atomic.Bool
+}
+
+type pcAt struct {
+	off uint32
+	pc  uintptr
+}
+
+func (s *shape) matches(bottom unsafe.Pointer) bool {
+	for _, p := range s.pcs {
+		if *(*uintptr)(unsafe.Add(bottom, p.off)) != p.pc {
+			return false
+		}
+	}
+	return true
+}
+
+// composeShape flattens a walked chain of an image of size bytes, whose
+// objects have been collected. It decodes nothing: O(frames + slots), then
+// a sort.
+func composeShape(c *chain, size uintptr) *shape {
+	s := &shape{size: size, outerFP: c.outerFP, openDefers: c.openDefers, hash: c.hash,
+		pcs:  make([]pcAt, 0, len(c.frames)),
+		live: make([]uint32, 0, c.ptrs)}
+	var nreloc int
+	for _, fr := range c.frames {
+		nreloc += len(fr.info.reloc) + 1
+	}
+	s.reloc = make([]uint32, 0, nreloc)
+	for _, fr := range c.frames {
+		s.pcs = append(s.pcs, pcAt{fr.pcOff, fr.info.pc})
+		for _, p := range fr.info.ptrs {
+			if off := fr.sp + p; uintptr(off)+8 <= size {
+				s.live = append(s.live, off)
+			}
+		}
+		for _, p := range fr.info.reloc {
+			if off := fr.sp + p; uintptr(off)+8 <= size {
+				s.reloc = append(s.reloc, off)
+			}
+		}
+		if fr.info.hasFP && !disableBPReloc {
+			s.reloc = append(s.reloc, uint32(int64(fr.sp)+int64(fr.info.fpOff)))
+		}
+	}
+	s.objs = slices.Clone(c.objs) // collected by the caller (collectObjects)
+	s.maxKeep = len(s.live) + c.objPtrs
+	// Each frame's lists are sorted and frames are in address order, but a
+	// callee's args lie in its caller's frame: sort to be sure, and
+	// compact (a slot found by two routes moves once).
+	slices.Sort(s.live)
+	s.live = slices.Compact(s.live)
+	slices.Sort(s.reloc)
+	s.reloc = slices.Compact(s.reloc)
+	s.bytes = int32(unsafe.Sizeof(*s)) + int32(16*cap(s.pcs)+4*cap(s.live)+4*cap(s.reloc)) + int32(unsafe.Sizeof(chainObj{}))*int32(cap(s.objs))
+	return s
+}
+
+// shapeBytes estimates the bytes of the shape composeShape would make of c
+// (the same terms, reloc at its bound), so that a chain that would not be
+// kept is not composed.
+func (c *chain) shapeBytes() int64 {
+	var reloc int
+	for _, fr := range c.frames {
+		reloc += len(fr.info.reloc) + 1
+	}
+	return int64(unsafe.Sizeof(shape{})) + int64(16*len(c.frames)+4*c.ptrs+4*reloc) + int64(unsafe.Sizeof(chainObj{}))*int64(c.nobjs)
+}
+
+// The shape cache: 2-way set-associative by a key of the chain's size and
+// first return PCs (chainKey), read without a lock (each slot is an atomic
+// pointer to an immutable shape). Bounded by its slots, by shapeBudget
+// bytes and by maxShapeBytes per shape (deeper chains are always walked).
+// Shapes not found for a whole GC cycle are dropped (ageCaches), so the
+// cache gives its memory back when the code that used it stops.
+const (
+	shapeSetBits  = 10 // 1024 sets, 2048 shapes
+	shapeBudget   = 3 << 19
+	maxShapeBytes = 8 << 10
+	// keyFrames is how many return PCs the key hashes: enough to tell
+	// apart yields that go through the same helpers (Pull's yield
+	// function, a task's wait) from different sites of the caller.
+	keyFrames = 6
+)
+
+var (
+	// shapeMu is held by writers (an insert, aging), so that the byte
+	// count stays exact; readers take no lock.
+	shapeMu       sync.Mutex
+	shapeCache    [2 << shapeSetBits]atomic.Pointer[shape]
+	shapeBytes    atomic.Int64
+	shapePressure [1 << shapeSetBits]atomic.Uint32
+	// doorkeeper remembers recently walked chains by hash: a chain is
+	// given a shape the second time it is walked, so one-off chains (most
+	// of a tree walk's) cost no shape.
+	doorkeeper [1 << 12]atomic.Uint64
+)
+
+// chainKey returns the cache set of the chain on the stack at bottom: a
+// hash of its size and of the return PCs of its first keyFrames frames
+// that keep a frame pointer, found through the frame-pointer chain (two
+// loads a frame, no frame lookup; each frame's return PC is just above its
+// saved frame pointer on both architectures). It is only a key: a shape is
+// used only when all its return PCs match (shape.matches).
+func chainKey(bottom unsafe.Pointer, size uintptr) uintptr {
+	h := chainHash(0, size)
+	fp := uintptr(ysBPOff)
+	for range keyFrames {
+		if fp+16 > size {
+			break
+		}
+		h = chainHash(h, *(*uintptr)(unsafe.Add(bottom, fp+8)))
+		next := *(*uintptr)(unsafe.Add(bottom, fp)) - uintptr(bottom)
+		if next <= fp {
+			break // the entry frame's, outside the image (or no chain)
+		}
+		fp = next
+	}
+	return uintptr(h>>(64-shapeSetBits)) * 2
+}
+
+// lookupShape returns the cached shape of the chain on the stack at
+// bottom, or nil.
+func lookupShape(bottom unsafe.Pointer, size uintptr) *shape {
+	i := chainKey(bottom, size)
+	for w := i; w < i+2; w++ {
+		if s := shapeCache[w].Load(); s != nil && s.size == size && s.matches(bottom) {
+			if !s.hit.Load() {
+				s.hit.Store(true)
+			}
+			return s
+		}
+	}
+	return nil
+}
+
+// admitShape returns a shape for the walked chain c, cached, if the chain
+// recurs (the doorkeeper has seen it walked before) and the cache has room
+// for it; otherwise nil, and the yield goes on with the walk. A set whose
+// two shapes are in use is not disturbed; one whose shapes have not been
+// found since they were inserted gives way to every 16th candidate, so a
+// set that many one-off chains compete for (a tree walk repeated) does not
+// build a shape per yield.
+func admitShape(c *chain, bottom unsafe.Pointer, size uintptr) *shape {
+	d := &doorkeeper[c.hash>>52]
+	if d.Load() != c.hash {
+		d.Store(c.hash)
+		return nil
+	}
+	set := chainKey(bottom, size)
+	victim := -1
+	for w := range 2 {
+		if shapeCache[set+uintptr(w)].Load() == nil {
+			victim = w
+			break
+		}
+	}
+	if victim < 0 {
+		s0, s1 := shapeCache[set].Load(), shapeCache[set+1].Load()
+		switch {
+		case s0 != nil && s1 != nil && s0.hit.Load() && s1.hit.Load():
+			return nil
+		case shapePressure[set/2].Add(1)%16 != 0:
+			return nil
+		case s1 != nil && !s1.hit.Load():
+			victim = 1
+		default:
+			victim = 0
+		}
+	}
+	if est := c.shapeBytes(); est > maxShapeBytes || shapeBytes.Load()+est > shapeBudget {
+		return nil
+	}
+	s := composeShape(c, size)
+	shapeMu.Lock()
+	defer shapeMu.Unlock()
+	old := shapeCache[set+uintptr(victim)].Load()
+	delta := int64(s.bytes)
+	if old != nil {
+		delta -= int64(old.bytes)
+	}
+	if shapeBytes.Load()+delta > shapeBudget {
+		return s // used by this coroutine, not kept (the budget filled meanwhile)
+	}
+	shapeBytes.Add(delta)
+	shapeCache[set+uintptr(victim)].Store(s)
+	agingOnce.Do(armAging)
+	return s
+}
+
+// Aging: after every garbage collection, the entries of both caches not
+// used since the previous one are dropped (their memory is the
+// collector's to free once no suspended coroutine holds them), and the
+// others are marked unused.
+var agingOnce sync.Once
+
+type gcProbe struct{ _ *int } // a pointer field: not a tiny allocation
+
+func armAging() {
+	runtime.AddCleanup(&gcProbe{}, func(struct{}) {
+		ageCaches()
+		armAging()
+	}, struct{}{})
+}
+
+func ageCaches() {
+	shapeMu.Lock()
+	defer shapeMu.Unlock()
+	frameMu.Lock()
+	defer frameMu.Unlock()
+	for i := range shapeCache {
+		s := shapeCache[i].Load()
+		switch {
+		case s == nil:
+		case s.hit.Load():
+			s.hit.Store(false)
+		default:
+			shapeCache[i].Store(nil)
+			shapeBytes.Add(-int64(s.bytes))
+		}
+	}
+	for i := range frameCache {
+		f := frameCache[i].Load()
+		switch {
+		case f == nil:
+		case f.used.Load():
+			f.used.Store(false)
+		default:
+			frameCache[i].Store(nil)
+			frameBytes.Add(-int64(f.bytes))
+		}
+	}
+}
+
+// flushShapes empties the shape cache (tests).
+func flushShapes() {
+	shapeMu.Lock()
+	defer shapeMu.Unlock()
+	for i := range shapeCache {
+		if s := shapeCache[i].Swap(nil); s != nil {
+			shapeBytes.Add(-int64(s.bytes))
+		}
+	}
+}
