@@ -89,7 +89,10 @@ func (c *Conn) LocalAddr() net.Addr {
 	if !c.ln.anyAddr {
 		return c.ln.laddr
 	}
-	var a net.Addr = c.ln.laddr
+	var a net.Addr
+	if c.ln.laddr != nil {
+		a = c.ln.laddr
+	}
 	c.fd.control(func(fd int) error {
 		if sa, err := unix.Getsockname(fd); err == nil {
 			if s, ok := toSockaddr(sa); ok {

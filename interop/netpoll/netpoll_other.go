@@ -109,3 +109,21 @@ type PollerStats struct {
 
 // Stats reports zeros on this platform.
 func (p *Poller) Stats() PollerStats { return PollerStats{} }
+
+// Dial fails on this platform with an error that names it.
+func Dial(network, address string) (*Conn, error) {
+	var d Dialer
+	return d.Dial(network, address)
+}
+
+// Dialer holds options for connecting.
+type Dialer struct {
+	Poller    *Poller
+	Timeout   time.Duration
+	KeepAlive time.Duration
+}
+
+// Dial fails on this platform with an error that names it.
+func (d *Dialer) Dial(network, address string) (*Conn, error) {
+	return nil, &net.OpError{Op: "dial", Net: network, Err: errPlatform}
+}
