@@ -120,6 +120,14 @@ func (d *fdesc) lock(m mode) error {
 			d.mu.Unlock()
 			return nil
 		}
+		if d.flags&bit(flagTask, m) != 0 && !d.slot[m].Pending() {
+			// The holder is a task whose wait ended without a wake of
+			// ours: it was cancelled or closed, and unwinds without
+			// running another line of the call. Take its place.
+			d.clearStaleLocked(m)
+			d.mu.Unlock()
+			return nil
+		}
 		if t := costack.CurrentTask(); t != nil {
 			d.mu.Unlock()
 			t.Wait(lockWaiter{d, m})
@@ -129,37 +137,53 @@ func (d *fdesc) lock(m mode) error {
 		x := d.extLocked()
 		x.queue[m] = append(x.queue[m], queued{ch: ch})
 		d.mu.Unlock()
-		<-ch
+		// The holder may be a task that goes away without unlocking (see
+		// unlock): look again now and then.
+		tm := time.NewTimer(staleCheck)
+		select {
+		case <-ch:
+		case <-tm.C:
+		}
+		tm.Stop()
 	}
 }
 
+// staleCheck is how often a call queued for an op lock looks whether the
+// holder went away (a cancelled task): the lock is contended only when
+// several tasks or goroutines use one direction of a connection at once.
+const staleCheck = 10 * time.Millisecond
+
+// lockFree reports whether direction m's op lock can be had now: free, or
+// held by a task that went away.
+func (d *fdesc) lockFree(m mode) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.flags&bit(flagHeld, m) == 0 || d.errLocked(m) != nil ||
+		(d.flags&bit(flagTask, m) != 0 && !d.slot[m].Pending())
+}
+
+// clearStaleLocked empties slot m of the waker of a task that went away.
+func (d *fdesc) clearStaleLocked(m mode) {
+	d.flags &^= bit(flagTask, m)
+	d.slot[m] = costack.Waker{}
+	d.p.removeWaiter()
+}
+
 // unlock releases the op lock of direction m and lets the next queued call
-// try for it. It runs deferred, so also when a task unwinds out of a wait
-// (cancelled or closed): then its stale waker may still be in the slot.
+// try for it.
+//
+// The calls that hold the lock across a wait (read, write) do not defer
+// unlock: a defer record and its frame would be part of every suspended
+// task's image. A task that unwinds out of the wait (cancelled or closed)
+// leaves the lock held with its stale waker in the slot; the next lock
+// takes over from it, and close and events clear the slot.
 func (d *fdesc) unlock(m mode) {
 	d.mu.Lock()
 	d.flags &^= bit(flagHeld, m)
 	if d.flags&bit(flagTask, m) != 0 && !d.slot[m].Pending() {
-		d.flags &^= bit(flagTask, m)
-		d.slot[m] = costack.Waker{}
-		d.p.removeWaiter()
+		d.clearStaleLocked(m)
 	}
-	var next queued
-	if x := d.ext; x != nil {
-		q := x.queue[m]
-		for len(q) > 0 {
-			next, q[0] = q[0], queued{}
-			q = q[1:]
-			if next.ch != nil || next.w.Pending() {
-				break
-			}
-			next = queued{} // a task that went away
-		}
-		if len(q) == 0 {
-			q = nil
-		}
-		x.queue[m] = q
-	}
+	next := d.popQueuedLocked(m)
 	d.mu.Unlock()
 	if next != (queued{}) {
 		next.wake()
@@ -183,6 +207,9 @@ func (l lockWaiter) Arm(w costack.Waker) {
 	x := d.extLocked()
 	x.queue[l.m] = append(x.queue[l.m], queued{w: w})
 	d.mu.Unlock()
+	// The holder wakes the first queued call when it unlocks; if it is a
+	// task that goes away instead (see unlock), this notices, once a tick.
+	w.WakeWhen(func() bool { return d.lockFree(l.m) })
 }
 
 // errLocked is the error a call of direction m gets now: the descriptor is
@@ -211,6 +238,11 @@ func (d *fdesc) wait(m mode) error {
 	} else {
 		d.waitGoroutine(m)
 	}
+	return d.waitErr(m)
+}
+
+// waitErr is the error a wait of direction m ended with, if any.
+func (d *fdesc) waitErr(m mode) error {
 	d.mu.Lock()
 	err := d.errLocked(m)
 	d.mu.Unlock()
@@ -261,22 +293,54 @@ func (d *fdesc) waitGoroutine(m mode) {
 	<-ch
 }
 
-// takeLocked empties slot m and returns what waited there; d.mu is held.
-// Only one of the results is set, or neither.
+// takeLocked empties slot m and returns what waited there, to be woken;
+// d.mu is held. Only one of the results is set, or neither.
+//
+// A task's waker that is no longer pending belongs to a holder of m's op
+// lock that went away (cancelled or closed; see unlock): the lock is
+// released here, and what is returned to be woken is the first call queued
+// for it, if any.
 func (d *fdesc) takeLocked(m mode) (costack.Waker, chan struct{}) {
 	switch {
 	case d.flags&bit(flagTask, m) != 0:
 		w := d.slot[m]
-		d.slot[m] = costack.Waker{}
-		d.flags &^= bit(flagTask, m)
-		d.p.removeWaiter()
-		return w, nil
+		d.clearStaleLocked(m)
+		if w.Pending() {
+			return w, nil
+		}
+		d.flags &^= bit(flagHeld, m)
+		next := d.popQueuedLocked(m)
+		return next.w, next.ch
 	case d.flags&bit(flagGo, m) != 0:
 		d.flags &^= bit(flagGo, m)
 		d.p.removeWaiter()
 		return costack.Waker{}, d.ext.ch[m]
 	}
 	return costack.Waker{}, nil
+}
+
+// popQueuedLocked removes and returns the first call still waiting for m's
+// op lock (the zero queued if none); d.mu is held.
+func (d *fdesc) popQueuedLocked(m mode) queued {
+	x := d.ext
+	if x == nil {
+		return queued{}
+	}
+	q := x.queue[m]
+	var next queued
+	for len(q) > 0 {
+		next, q[0] = q[0], queued{}
+		q = q[1:]
+		if next.ch != nil || next.w.Pending() {
+			break
+		}
+		next = queued{} // a task that went away
+	}
+	if len(q) == 0 {
+		q = nil
+	}
+	x.queue[m] = q
+	return next
 }
 
 // wakeSlot wakes what takeLocked returned.
@@ -421,48 +485,62 @@ func (d *fdesc) close() error {
 }
 
 // read is one Read: at most len(p) bytes, waiting until some are there.
-func (d *fdesc) read(p []byte) (int, error) {
+//
+// It is one frame from Conn.Read (inlined) to the task's Wait (no defer,
+// the wait written out, errors wrapped here for c): each suspended
+// reader's image holds it.
+func (d *fdesc) read(p []byte, c *Conn) (int, error) {
 	if err := d.lock(modeRead); err != nil {
-		return 0, err
+		return 0, c.opError("read", err)
 	}
-	defer d.unlock(modeRead)
 	if len(p) > maxRW {
 		p = p[:maxRW]
 	}
 	for {
 		if !d.incref() {
-			return 0, errClosed
+			d.unlock(modeRead)
+			return 0, c.opError("read", errClosed)
 		}
 		n, err := unix.Read(int(d.sysfd), p)
 		d.decref()
 		switch err {
 		case nil:
+			d.unlock(modeRead)
 			if n == 0 && len(p) > 0 {
 				return 0, io.EOF
 			}
 			return n, nil
 		case unix.EINTR:
+			continue
 		case unix.EAGAIN:
-			if err := d.wait(modeRead); err != nil {
-				return 0, err
-			}
 		default:
-			return 0, os.NewSyscallError("read", err)
+			d.unlock(modeRead)
+			return 0, c.opError("read", os.NewSyscallError("read", err))
+		}
+		if t := costack.CurrentTask(); t != nil {
+			t.Wait((*readWaiter)(d))
+		} else {
+			d.waitGoroutine(modeRead)
+		}
+		if err := d.waitErr(modeRead); err != nil {
+			d.unlock(modeRead)
+			return 0, c.opError("read", err)
 		}
 	}
 }
 
-// write is one Write: all of p, or an error with the count written.
-func (d *fdesc) write(p []byte) (int, error) {
+// write is one Write: all of p, or an error with the count written. Like
+// read, it is one frame down to the wait.
+func (d *fdesc) write(p []byte, c *Conn) (int, error) {
 	if err := d.lock(modeWrite); err != nil {
-		return 0, err
+		return 0, c.opError("write", err)
 	}
-	defer d.unlock(modeWrite)
 	nn := 0
 	for {
 		end := min(len(p), nn+maxRW)
 		if !d.incref() {
-			return nn, errClosed
+			d.unlock(modeWrite)
+			return nn, c.opError("write", errClosed)
 		}
 		n, err := unix.Write(int(d.sysfd), p[nn:end])
 		d.decref()
@@ -470,20 +548,31 @@ func (d *fdesc) write(p []byte) (int, error) {
 			nn += n
 		}
 		if nn == len(p) {
+			d.unlock(modeWrite)
 			return nn, nil
 		}
 		switch err {
 		case nil:
 			if n == 0 {
-				return nn, io.ErrUnexpectedEOF
+				d.unlock(modeWrite)
+				return nn, c.opError("write", io.ErrUnexpectedEOF)
 			}
+			continue
 		case unix.EINTR:
+			continue
 		case unix.EAGAIN:
-			if err := d.wait(modeWrite); err != nil {
-				return nn, err
-			}
 		default:
-			return nn, os.NewSyscallError("write", err)
+			d.unlock(modeWrite)
+			return nn, c.opError("write", os.NewSyscallError("write", err))
+		}
+		if t := costack.CurrentTask(); t != nil {
+			t.Wait((*writeWaiter)(d))
+		} else {
+			d.waitGoroutine(modeWrite)
+		}
+		if err := d.waitErr(modeWrite); err != nil {
+			d.unlock(modeWrite)
+			return nn, c.opError("write", err)
 		}
 	}
 }

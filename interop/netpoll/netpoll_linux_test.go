@@ -534,9 +534,9 @@ func TestCancelledReaderLeavesConnUsable(t *testing.T) {
 	reader.Cancel()
 	tickUntil(t, s, reader.Done)
 	assert.True(t, unwound.Load())
-	assert.Zero(t, waiters(p), "the cancelled task's waker left the slot")
 
-	// The op lock was released: another task reads.
+	// The cancelled reader left the op lock and its stale waker behind:
+	// the next reader takes over from it.
 	got := make(chan string, 1)
 	s.Go(func(*costack.Task) {
 		buf := make([]byte, 8)
@@ -548,6 +548,30 @@ func TestCancelledReaderLeavesConnUsable(t *testing.T) {
 	require.NoError(t, err)
 	tickUntil(t, s, func() bool { return len(got) == 1 })
 	assert.Equal(t, "next", <-got)
+	assert.Zero(t, waiters(p), "no waker left in the slot")
+
+	// Likewise a cancelled writer (its peer does not read).
+	writer := s.Go(func(*costack.Task) {
+		buf := make([]byte, 1<<20)
+		for {
+			if _, err := c.Write(buf); err != nil {
+				return
+			}
+		}
+	})
+	tickUntil(t, s, func() bool { return waiters(p) == 1 })
+	writer.Cancel()
+	tickUntil(t, s, writer.Done)
+	require.NoError(t, c.SetWriteDeadline(time.Now().Add(20*time.Millisecond)))
+	done := make(chan error, 1)
+	s.Go(func(*costack.Task) {
+		_, err := c.Write(make([]byte, 1<<20))
+		done <- err
+	})
+	tickUntil(t, s, func() bool { return len(done) == 1 })
+	assert.ErrorIs(t, <-done, os.ErrDeadlineExceeded, "the next writer got the lock and waited")
+	assert.Zero(t, waiters(p))
+	require.NoError(t, c.Close())
 }
 
 func TestConcurrentWritesDoNotInterleave(t *testing.T) {
@@ -656,4 +680,36 @@ func TestListenNetworks(t *testing.T) {
 			assert.Equal(t, client.RemoteAddr().(*net.TCPAddr).Port, c.LocalAddr().(*net.TCPAddr).Port)
 		})
 	}
+}
+
+// A reader queued behind a reader that is cancelled while it waits gets
+// the connection: the cancelled one never unlocks, the queued one notices.
+func TestQueuedReaderBehindCancelledReader(t *testing.T) {
+	onBoth(t, func(t *testing.T, s2 *costack.Scheduler) {
+		checkFDs(t)
+		c, client := pair(t, listen(t))
+		s := costack.NewScheduler()
+		defer s.Close()
+		first := s.Go(func(*costack.Task) { c.Read(make([]byte, 8)) })
+		s.Tick() // first waits for data, holding the read lock
+		got := make(chan string, 1)
+		read := func() {
+			buf := make([]byte, 8)
+			n, _ := c.Read(buf)
+			got <- string(buf[:n])
+		}
+		if s2 != nil {
+			s.Go(func(*costack.Task) { read() }) // a task behind it
+		} else {
+			go read() // a goroutine behind it
+		}
+		s.Tick()
+		time.Sleep(5 * time.Millisecond)
+		first.Cancel()
+		tickUntil(t, s, first.Done)
+		_, err := client.Write([]byte("yours"))
+		require.NoError(t, err)
+		tickUntil(t, s, func() bool { return len(got) == 1 })
+		assert.Equal(t, "yours", <-got)
+	})
 }

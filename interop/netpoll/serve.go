@@ -64,18 +64,25 @@ func (srv *Server) acceptLoop(t *costack.Task, ln *Listener) {
 			return
 		}
 		delay = 0
-		t.Scheduler().Go(func(t *costack.Task) { srv.serveConn(t, c) })
+		t.Scheduler().Go(func(t *costack.Task) {
+			// One frame with one open-coded defer between the task's
+			// bottom and the handler: every suspended handler's image
+			// holds it.
+			defer srv.finish(c)
+			srv.Handler(t, c)
+		})
 	}
 }
 
-func (srv *Server) serveConn(t *costack.Task, c *Conn) {
-	defer func() {
-		if r := recover(); r != nil && !costack.IsClosing(r) {
-			srv.logf("netpoll: panic serving %v: %v\n%s", c.RemoteAddr(), r, debug.Stack())
-		}
-		c.Close()
-	}()
-	srv.Handler(t, c)
+// finish ends a connection's task: it closes the connection and logs a
+// handler panic (the panic ends the task normally, the other connections
+// go on). A task being closed (Scheduler.Close, Task.Cancel) unwinds with
+// a value for which costack.IsClosing holds: that is no handler bug.
+func (srv *Server) finish(c *Conn) {
+	if r := recover(); r != nil && !costack.IsClosing(r) {
+		srv.logf("netpoll: panic serving %v: %v\n%s", c.RemoteAddr(), r, debug.Stack())
+	}
+	c.Close()
 }
 
 func (srv *Server) logf(format string, args ...any) {
