@@ -49,6 +49,9 @@ func main() {
 	if args := os.Getenv(childEnv); args != "" {
 		os.Exit(childMain(strings.Fields(args)))
 	}
+	if isReportChild(os.Args[1:]) {
+		os.Exit(reportChild(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -31,7 +31,7 @@ func raiseFDLimit(want uint64) (string, error) {
 	}
 	msg := fmt.Sprintf("RLIMIT_NOFILE raised with setrlimit from %d to %d (the hard limit)", was.Cur, lim.Cur)
 	if lim.Cur < want {
-		return msg, fmt.Errorf("%s: below the %d needed, and the hard limit cannot be raised (not root?)", msg, want)
+		return msg, fmt.Errorf("%s: below the %d needed, and the hard limit cannot be raised (that needs CAP_SYS_RESOURCE)", msg, want)
 	}
 	return msg, nil
 }
