@@ -713,3 +713,30 @@ func TestQueuedReaderBehindCancelledReader(t *testing.T) {
 		assert.Equal(t, "yours", <-got)
 	})
 }
+
+// Close and a deadline set from another task (not a goroutine) wake a
+// waiting reader the same way.
+func TestCloseAndDeadlineFromAnotherTask(t *testing.T) {
+	checkFDs(t)
+	ln := listen(t)
+	a, _ := pair(t, ln)
+	b, _ := pair(t, ln)
+	s := costack.NewScheduler()
+	defer s.Close()
+	errs := make(chan error, 2)
+	for _, c := range []*Conn{a, b} {
+		s.Go(func(*costack.Task) {
+			_, err := c.Read(make([]byte, 8))
+			errs <- err
+		})
+	}
+	s.Tick() // both wait
+	s.Go(func(*costack.Task) {
+		a.Close()
+		b.SetReadDeadline(time.Now())
+	})
+	tickUntil(t, s, func() bool { return len(errs) == 2 })
+	got := []error{<-errs, <-errs}
+	assert.True(t, errors.Is(got[0], net.ErrClosed) || errors.Is(got[1], net.ErrClosed), "%v", got)
+	assert.True(t, errors.Is(got[0], os.ErrDeadlineExceeded) || errors.Is(got[1], os.ErrDeadlineExceeded), "%v", got)
+}
