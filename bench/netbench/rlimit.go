@@ -26,10 +26,15 @@ func raiseFDLimit(want uint64) (string, error) {
 		}
 	}
 	lim.Cur = min(lim.Max, want)
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-		return "", err
+	if lim.Cur != was.Cur {
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+			return "", err
+		}
 	}
-	msg := fmt.Sprintf("RLIMIT_NOFILE raised with setrlimit from %d to %d (the hard limit)", was.Cur, lim.Cur)
+	msg := fmt.Sprintf("RLIMIT_NOFILE raised with setrlimit from %d to %d", was.Cur, lim.Cur)
+	if lim.Cur == was.Cur {
+		msg = fmt.Sprintf("RLIMIT_NOFILE %d, the hard limit", lim.Cur)
+	}
 	if lim.Cur < want {
 		return msg, fmt.Errorf("%s: below the %d needed, and the hard limit cannot be raised (that needs CAP_SYS_RESOURCE)", msg, want)
 	}
