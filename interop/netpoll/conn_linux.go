@@ -35,11 +35,11 @@ var _ net.Conn = (*Conn)(nil)
 
 // Read reads up to len(b) bytes. It returns io.EOF when the peer has
 // closed its side (or CloseRead was called) and no data is left.
-func (c *Conn) Read(b []byte) (int, error) { return c.fd.read(b, c) }
+func (c *Conn) Read(b []byte) (int, error) { return c.read(b) }
 
 // Write writes all of b, waiting for room as needed; it returns the
 // number of bytes written and, if that is less than len(b), the error.
-func (c *Conn) Write(b []byte) (int, error) { return c.fd.write(b, c) }
+func (c *Conn) Write(b []byte) (int, error) { return c.write(b) }
 
 // Close closes the connection. Calls waiting in Read or Write, in any task
 // or goroutine, end with net.ErrClosed. A second Close returns an error

@@ -487,9 +487,10 @@ func (d *fdesc) close() error {
 // read is one Read: at most len(p) bytes, waiting until some are there.
 //
 // It is one frame from Conn.Read (inlined) to the task's Wait (no defer,
-// the wait written out, errors wrapped here for c): each suspended
-// reader's image holds it.
-func (d *fdesc) read(p []byte, c *Conn) (int, error) {
+// the wait written out, errors wrapped here, the fewest arguments): each
+// suspended reader's image holds it.
+func (c *Conn) read(p []byte) (int, error) {
+	d := &c.fd
 	if err := d.lock(modeRead); err != nil {
 		return 0, c.opError("read", err)
 	}
@@ -531,7 +532,8 @@ func (d *fdesc) read(p []byte, c *Conn) (int, error) {
 
 // write is one Write: all of p, or an error with the count written. Like
 // read, it is one frame down to the wait.
-func (d *fdesc) write(p []byte, c *Conn) (int, error) {
+func (c *Conn) write(p []byte) (int, error) {
+	d := &c.fd
 	if err := d.lock(modeWrite); err != nil {
 		return 0, c.opError("write", err)
 	}
