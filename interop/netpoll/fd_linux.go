@@ -120,14 +120,6 @@ func (d *fdesc) lock(m mode) error {
 			d.mu.Unlock()
 			return nil
 		}
-		if d.flags&bit(flagTask, m) != 0 && !d.slot[m].Pending() {
-			// The holder is a task whose wait ended without a wake of
-			// ours: it was cancelled or closed, and unwinds without
-			// running another line of the call. Take its place.
-			d.clearStaleLocked(m)
-			d.mu.Unlock()
-			return nil
-		}
 		if t := costack.CurrentTask(); t != nil {
 			d.mu.Unlock()
 			t.Wait(lockWaiter{d, m})
@@ -137,51 +129,26 @@ func (d *fdesc) lock(m mode) error {
 		x := d.extLocked()
 		x.queue[m] = append(x.queue[m], queued{ch: ch})
 		d.mu.Unlock()
-		// The holder may be a task that goes away without unlocking (see
-		// unlock): look again now and then.
-		tm := time.NewTimer(staleCheck)
-		select {
-		case <-ch:
-		case <-tm.C:
-		}
-		tm.Stop()
+		<-ch
 	}
 }
 
-// staleCheck is how often a call queued for an op lock looks whether the
-// holder went away (a cancelled task): the lock is contended only when
-// several tasks or goroutines use one direction of a connection at once.
-const staleCheck = 10 * time.Millisecond
-
-// lockFree reports whether direction m's op lock can be had now: free, or
-// held by a task that went away.
-func (d *fdesc) lockFree(m mode) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.flags&bit(flagHeld, m) == 0 || d.errLocked(m) != nil ||
-		(d.flags&bit(flagTask, m) != 0 && !d.slot[m].Pending())
-}
-
-// clearStaleLocked empties slot m of the waker of a task that went away.
-func (d *fdesc) clearStaleLocked(m mode) {
+// clearSlotLocked empties slot m of a task's waker.
+func (d *fdesc) clearSlotLocked(m mode) {
 	d.flags &^= bit(flagTask, m)
 	d.slot[m] = costack.Waker{}
 	d.p.removeWaiter()
 }
 
 // unlock releases the op lock of direction m and lets the next queued call
-// try for it.
-//
-// The calls that hold the lock across a wait (read, write) do not defer
-// unlock: a defer record and its frame would be part of every suspended
-// task's image. A task that unwinds out of the wait (cancelled or closed)
-// leaves the lock held with its stale waker in the slot; the next lock
-// takes over from it, and close and events clear the slot.
+// try for it. The calls that hold the lock across a wait defer it, so it
+// also runs when a task unwinds out of the wait (cancelled or closed): its
+// stale waker is then still in the slot, and is cleared here.
 func (d *fdesc) unlock(m mode) {
 	d.mu.Lock()
 	d.flags &^= bit(flagHeld, m)
 	if d.flags&bit(flagTask, m) != 0 && !d.slot[m].Pending() {
-		d.clearStaleLocked(m)
+		d.clearSlotLocked(m)
 	}
 	next := d.popQueuedLocked(m)
 	d.mu.Unlock()
@@ -207,9 +174,6 @@ func (l lockWaiter) Arm(w costack.Waker) {
 	x := d.extLocked()
 	x.queue[l.m] = append(x.queue[l.m], queued{w: w})
 	d.mu.Unlock()
-	// The holder wakes the first queued call when it unlocks; if it is a
-	// task that goes away instead (see unlock), this notices, once a tick.
-	w.WakeWhen(func() bool { return d.lockFree(l.m) })
 }
 
 // errLocked is the error a call of direction m gets now: the descriptor is
@@ -293,24 +257,14 @@ func (d *fdesc) waitGoroutine(m mode) {
 	<-ch
 }
 
-// takeLocked empties slot m and returns what waited there, to be woken;
-// d.mu is held. Only one of the results is set, or neither.
-//
-// A task's waker that is no longer pending belongs to a holder of m's op
-// lock that went away (cancelled or closed; see unlock): the lock is
-// released here, and what is returned to be woken is the first call queued
-// for it, if any.
+// takeLocked empties slot m and returns what waited there; d.mu is held.
+// Only one of the results is set, or neither.
 func (d *fdesc) takeLocked(m mode) (costack.Waker, chan struct{}) {
 	switch {
 	case d.flags&bit(flagTask, m) != 0:
 		w := d.slot[m]
-		d.clearStaleLocked(m)
-		if w.Pending() {
-			return w, nil
-		}
-		d.flags &^= bit(flagHeld, m)
-		next := d.popQueuedLocked(m)
-		return next.w, next.ch
+		d.clearSlotLocked(m)
+		return w, nil
 	case d.flags&bit(flagGo, m) != 0:
 		d.flags &^= bit(flagGo, m)
 		d.p.removeWaiter()
@@ -486,27 +440,29 @@ func (d *fdesc) close() error {
 
 // read is one Read: at most len(p) bytes, waiting until some are there.
 //
-// It is one frame from Conn.Read (inlined) to the task's Wait (no defer,
-// the wait written out, errors wrapped here, the fewest arguments): each
-// suspended reader's image holds it.
+// It is one frame from Conn.Read (inlined) to the task's Wait (the wait
+// written out, errors wrapped here, the fewest arguments): each suspended
+// reader's image holds it. The unlock is deferred, though it costs the
+// frame 32 bytes: a panic out of the wait (a wait refused inside
+// interop.Call, or by the engine) or a task closed while it waits must not
+// leave the direction locked.
 func (c *Conn) read(p []byte) (int, error) {
 	d := &c.fd
 	if err := d.lock(modeRead); err != nil {
 		return 0, c.opError("read", err)
 	}
+	defer d.unlock(modeRead)
 	if len(p) > maxRW {
 		p = p[:maxRW]
 	}
 	for {
 		if !d.incref() {
-			d.unlock(modeRead)
 			return 0, c.opError("read", errClosed)
 		}
 		n, err := unix.Read(int(d.sysfd), p)
 		d.decref()
 		switch err {
 		case nil:
-			d.unlock(modeRead)
 			if n == 0 && len(p) > 0 {
 				return 0, io.EOF
 			}
@@ -515,7 +471,6 @@ func (c *Conn) read(p []byte) (int, error) {
 			continue
 		case unix.EAGAIN:
 		default:
-			d.unlock(modeRead)
 			return 0, c.opError("read", os.NewSyscallError("read", err))
 		}
 		if t := costack.CurrentTask(); t != nil {
@@ -524,7 +479,6 @@ func (c *Conn) read(p []byte) (int, error) {
 			d.waitGoroutine(modeRead)
 		}
 		if err := d.waitErr(modeRead); err != nil {
-			d.unlock(modeRead)
 			return 0, c.opError("read", err)
 		}
 	}
@@ -537,11 +491,11 @@ func (c *Conn) write(p []byte) (int, error) {
 	if err := d.lock(modeWrite); err != nil {
 		return 0, c.opError("write", err)
 	}
+	defer d.unlock(modeWrite)
 	nn := 0
 	for {
 		end := min(len(p), nn+maxRW)
 		if !d.incref() {
-			d.unlock(modeWrite)
 			return nn, c.opError("write", errClosed)
 		}
 		n, err := unix.Write(int(d.sysfd), p[nn:end])
@@ -550,13 +504,11 @@ func (c *Conn) write(p []byte) (int, error) {
 			nn += n
 		}
 		if nn == len(p) {
-			d.unlock(modeWrite)
 			return nn, nil
 		}
 		switch err {
 		case nil:
 			if n == 0 {
-				d.unlock(modeWrite)
 				return nn, c.opError("write", io.ErrUnexpectedEOF)
 			}
 			continue
@@ -564,7 +516,6 @@ func (c *Conn) write(p []byte) (int, error) {
 			continue
 		case unix.EAGAIN:
 		default:
-			d.unlock(modeWrite)
 			return nn, c.opError("write", os.NewSyscallError("write", err))
 		}
 		if t := costack.CurrentTask(); t != nil {
@@ -573,7 +524,6 @@ func (c *Conn) write(p []byte) (int, error) {
 			d.waitGoroutine(modeWrite)
 		}
 		if err := d.waitErr(modeWrite); err != nil {
-			d.unlock(modeWrite)
 			return nn, c.opError("write", err)
 		}
 	}

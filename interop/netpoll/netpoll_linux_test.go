@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/costack-dev/costack/costack"
+	"github.com/costack-dev/costack/interop"
 )
 
 // echoLines is a handler that echoes lines read with bufio.
@@ -739,4 +740,43 @@ func TestCloseAndDeadlineFromAnotherTask(t *testing.T) {
 	got := []error{<-errs, <-errs}
 	assert.True(t, errors.Is(got[0], net.ErrClosed) || errors.Is(got[1], net.ErrClosed), "%v", got)
 	assert.True(t, errors.Is(got[0], os.ErrDeadlineExceeded) || errors.Is(got[1], os.ErrDeadlineExceeded), "%v", got)
+}
+
+// Inside interop.Call a call that would wait panics naming interop.Call,
+// as every wait does (the package docs say so); one that need not wait
+// runs.
+func TestInsideInteropCall(t *testing.T) {
+	checkFDs(t)
+	c, client := pair(t, listen(t))
+	s := costack.NewScheduler()
+	defer s.Close()
+	_, err := client.Write([]byte("x"))
+	require.NoError(t, err)
+	time.Sleep(10 * time.Millisecond)
+	var first string
+	task := s.Go(func(*costack.Task) {
+		interop.Call(func() {
+			buf := make([]byte, 8)
+			n, _ := c.Read(buf) // data is there: no wait
+			first = string(buf[:n])
+			c.Read(buf) // nothing more: would wait
+		})
+	})
+	tickUntil(t, s, task.Done)
+	assert.Equal(t, "x", first)
+	require.Error(t, task.Err())
+	assert.Contains(t, task.Err().Error(), "interop.Call")
+
+	// The panic did not leave the connection locked.
+	got := make(chan string, 1)
+	s.Go(func(*costack.Task) {
+		buf := make([]byte, 8)
+		n, _ := c.Read(buf)
+		got <- string(buf[:n])
+	})
+	s.Tick()
+	_, err = client.Write([]byte("y"))
+	require.NoError(t, err)
+	tickUntil(t, s, func() bool { return len(got) == 1 })
+	assert.Equal(t, "y", <-got)
 }

@@ -101,16 +101,28 @@ const linger = 20 * time.Millisecond
 const evData = math.MaxUint64
 
 var (
-	defaultOnce   sync.Once
-	defaultPoller *Poller
-	defaultErr    error
+	defaultMu     sync.Mutex
+	defaultPoller atomic.Pointer[Poller]
 )
 
 // DefaultPoller returns the poller that [Listen] uses, creating it on first
-// use. It is never closed.
+// use (a failure, such as running out of descriptors, is not remembered:
+// the next call tries again). It is never closed.
 func DefaultPoller() (*Poller, error) {
-	defaultOnce.Do(func() { defaultPoller, defaultErr = NewPoller() })
-	return defaultPoller, defaultErr
+	if p := defaultPoller.Load(); p != nil {
+		return p, nil
+	}
+	defaultMu.Lock()
+	defer defaultMu.Unlock()
+	if p := defaultPoller.Load(); p != nil {
+		return p, nil
+	}
+	p, err := NewPoller()
+	if err != nil {
+		return nil, err
+	}
+	defaultPoller.Store(p)
+	return p, nil
 }
 
 // NewPoller returns a new poller: an epoll instance and an eventfd. Close
@@ -149,7 +161,7 @@ var ErrPollerBusy = errors.New("netpoll: poller has open listeners or connection
 // and with net.ErrClosed if the poller is closed already or is the
 // [DefaultPoller]. It waits for the poller's goroutine to end.
 func (p *Poller) Close() error {
-	if def, _ := DefaultPoller(); p == def {
+	if p == defaultPoller.Load() {
 		return errors.New("netpoll: the default poller cannot be closed")
 	}
 	p.mu.Lock()
