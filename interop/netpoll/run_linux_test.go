@@ -130,3 +130,11 @@ func TestBusyRunDoesNotStarveConnections(t *testing.T) {
 	close(spin)
 	stop()
 }
+
+// runInBackground runs s.Run in a goroutine; stop cancels it and waits.
+func runInBackground(s *costack.Scheduler) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}
