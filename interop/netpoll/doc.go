@@ -34,6 +34,9 @@
 // while Write goes on; a peer that vanishes without a word is found by
 // keep-alive probes (on by default, as in package net) or by a deadline.
 //
+// [Dial] (and [Dialer]) connect the same way: a task waits for the
+// connection to be made without holding up the others.
+//
 // [Serve] (and [Server]) start a task per accepted connection, isolate
 // handler panics (the panic ends that connection only, and is logged), and
 // back off, as net/http does, when accepting fails for want of file
