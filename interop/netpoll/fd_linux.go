@@ -140,8 +140,12 @@ func (d *fdesc) clearSlotLocked(m mode) {
 	d.p.removeWaiter()
 }
 
-// unlock releases the op lock of direction m and lets the next queued call
-// try for it. The calls that hold the lock across a wait defer it, so it
+// unlock releases the op lock of direction m and wakes every call queued
+// for it: they try again, one gets it and the others queue again. (Handing
+// it to the first alone would lose it whenever that one is a task
+// cancelled between its wake and its next run.) Contention is rare: it
+// takes several tasks or goroutines using one direction of a connection
+// at once. The calls that hold the lock across a wait defer unlock, so it
 // also runs when a task unwinds out of the wait (cancelled or closed): its
 // stale waker is then still in the slot, and is cleared here.
 func (d *fdesc) unlock(m mode) {
@@ -150,10 +154,13 @@ func (d *fdesc) unlock(m mode) {
 	if d.flags&bit(flagTask, m) != 0 && !d.slot[m].Pending() {
 		d.clearSlotLocked(m)
 	}
-	next := d.popQueuedLocked(m)
+	var queue []queued
+	if x := d.ext; x != nil {
+		queue, x.queue[m] = x.queue[m], nil
+	}
 	d.mu.Unlock()
-	if next != (queued{}) {
-		next.wake()
+	for _, q := range queue {
+		q.wake()
 	}
 }
 
@@ -271,30 +278,6 @@ func (d *fdesc) takeLocked(m mode) (costack.Waker, chan struct{}) {
 		return costack.Waker{}, d.ext.ch[m]
 	}
 	return costack.Waker{}, nil
-}
-
-// popQueuedLocked removes and returns the first call still waiting for m's
-// op lock (the zero queued if none); d.mu is held.
-func (d *fdesc) popQueuedLocked(m mode) queued {
-	x := d.ext
-	if x == nil {
-		return queued{}
-	}
-	q := x.queue[m]
-	var next queued
-	for len(q) > 0 {
-		next, q[0] = q[0], queued{}
-		q = q[1:]
-		if next.ch != nil || next.w.Pending() {
-			break
-		}
-		next = queued{} // a task that went away
-	}
-	if len(q) == 0 {
-		q = nil
-	}
-	x.queue[m] = q
-	return next
 }
 
 // wakeSlot wakes what takeLocked returned.

@@ -780,3 +780,36 @@ func TestInsideInteropCall(t *testing.T) {
 	tickUntil(t, s, func() bool { return len(got) == 1 })
 	assert.Equal(t, "y", <-got)
 }
+
+// Two readers queued behind a third: when it is done, the first of them is
+// woken but cancelled before it runs; the other still gets the connection.
+func TestQueuedReaderCancelledAfterItsWake(t *testing.T) {
+	checkFDs(t)
+	c, client := pair(t, listen(t))
+	s := costack.NewScheduler()
+	defer s.Close()
+	read := func(got chan<- string) func(*costack.Task) {
+		return func(*costack.Task) {
+			buf := make([]byte, 8)
+			n, _ := c.Read(buf)
+			got <- string(buf[:n])
+		}
+	}
+	gotA, gotB, gotC := make(chan string, 1), make(chan string, 1), make(chan string, 1)
+	a := s.Go(read(gotA))
+	s.Tick() // a waits for data, holding the read lock
+	b := s.Go(read(gotB))
+	s.Go(read(gotC))
+	s.Tick() // b and c queue for the lock
+	_, err := client.Write([]byte("a"))
+	require.NoError(t, err)
+	tickUntil(t, s, a.Done) // a read and unlocked: b (at least) is woken
+	b.Cancel()              // before it runs
+	tickUntil(t, s, b.Done)
+	_, err = client.Write([]byte("c"))
+	require.NoError(t, err)
+	tickUntil(t, s, func() bool { return len(gotC) == 1 })
+	assert.Equal(t, "a", <-gotA)
+	assert.Equal(t, "c", <-gotC)
+	assert.Empty(t, gotB)
+}
