@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,7 +60,11 @@ type Poller struct {
 	mu      sync.Mutex
 	running bool // the poller's goroutine exists
 	closed  bool
-	descs   []*fdesc // by fd number
+	// shut is closed for Wait, which must not touch the fds once Close
+	// began (their numbers may belong to other files after).
+	shut    atomic.Bool
+	kicking atomic.Int32 // kicks in progress (see kick)
+	descs   []*fdesc     // by fd number
 	ndescs  int
 	seq     uint32
 
@@ -174,10 +179,12 @@ func (p *Poller) Close() error {
 		return ErrPollerBusy
 	}
 	p.closed = true
+	p.shut.Store(true)
 	p.mu.Unlock()
 	// With no descriptor there is no waiter: the poller's goroutine, if
-	// any, ends after its linger; kick it out of epoll_wait now.
-	p.kick()
+	// any, ends after its linger; kick it (and a Wait) out of epoll_wait
+	// now.
+	p.writeEventfd()
 	for {
 		p.mu.Lock()
 		r := p.running
@@ -191,8 +198,11 @@ func (p *Poller) Close() error {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	p.pollMu.Lock() // no Wait is polling
+	p.pollMu.Lock() // no Wait is polling (and none will: shut)
 	defer p.pollMu.Unlock()
+	for p.kicking.Load() != 0 {
+		runtime.Gosched()
+	}
 	unix.Close(p.evfd)
 	return unix.Close(p.epfd)
 }
@@ -304,8 +314,19 @@ func (p *Poller) Interrupt() {
 	}
 }
 
-// kick makes the goroutine blocked in epoll_wait, if any, return.
+// kick makes the goroutine blocked in epoll_wait, if any, return. It may
+// run at any time on any goroutine (Interrupt), so it must not write to
+// the eventfd's number once Close has closed it (the number may be another
+// file's by then): Close waits for the kicks in progress.
 func (p *Poller) kick() {
+	p.kicking.Add(1)
+	if !p.shut.Load() { // Close stores shut, then waits for kicking
+		p.writeEventfd()
+	}
+	p.kicking.Add(-1)
+}
+
+func (p *Poller) writeEventfd() {
 	one := [8]byte{1}
 	for {
 		_, err := unix.Write(p.evfd, one[:])
@@ -339,7 +360,7 @@ func (p *Poller) Wait(timeout time.Duration) {
 		p.pollMu.Lock()
 		p.wantPoll.Add(-1)
 	}
-	for {
+	for !p.shut.Load() {
 		p.runSleeping.Store(true)
 		ms := -1
 		if p.interrupted.Load() {
@@ -359,6 +380,7 @@ func (p *Poller) Wait(timeout time.Duration) {
 		if err == nil && n == 0 {
 			break // timed out
 		}
+
 		if timeout >= 0 && monoNow() >= deadline {
 			break
 		}

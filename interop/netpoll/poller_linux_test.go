@@ -310,3 +310,42 @@ func TestWaitWithTimeoutReturns(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(start), 5*time.Millisecond)
 	p.Wait(0) // never blocks
 }
+
+// A Wait on a closed poller returns (a Run left with a closed source ends
+// its sleeps at once instead of hanging or spinning inside Wait).
+func TestWaitOnClosedPollerReturns(t *testing.T) {
+	p, err := NewPoller()
+	require.NoError(t, err)
+	require.NoError(t, p.Close())
+	done := make(chan struct{})
+	go func() { p.Wait(-1); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(testTimeout):
+		t.Fatal("Wait on a closed poller did not return")
+	}
+}
+
+// Interrupt on a closed poller does nothing (its eventfd number may be
+// another file's by now).
+func TestInterruptAfterCloseTouchesNothing(t *testing.T) {
+	p, err := NewPoller()
+	require.NoError(t, err)
+	evfd := p.evfd
+	require.NoError(t, p.Close())
+	// Reuse the number for a pipe: an Interrupt must not write into it.
+	var fds [2]int
+	require.NoError(t, unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	p.runSleeping.Store(true) // as if a Wait were still asleep: Interrupt kicks
+	p.Interrupt()
+	p.Wait(-1)
+	for _, fd := range fds {
+		if fd == evfd {
+			var buf [8]byte
+			n, _ := unix.Read(fds[0], buf[:])
+			assert.LessOrEqual(t, n, 0, "nothing was written to the pipe")
+		}
+	}
+}
