@@ -14,6 +14,12 @@
 // on a busy machine, and -only runs some of the report's sections (the core
 // table and the families of rows in bench/internal/report/section_*.go).
 //
+// The network rows (idle connections and echo, costack's interop/netpoll
+// against a goroutine per connection and gnet v2) are measured by
+// bench/netbench, a module of its own so that the library does not depend
+// on gnet; the report's "net" section runs it (go run), and it runs alone
+// too: cd bench/netbench && go run . (one JSON object on stdout).
+//
 // The same workloads (package bench/internal/workload) are also go test
 // benchmarks in this package, for benchstat. The costack engine is chosen
 // per process, so compare the engines with two runs:

@@ -1,0 +1,550 @@
+package netpoll
+
+import (
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/costack-dev/costack/costack"
+)
+
+// mode is a direction of a descriptor: reads (and accepts) or writes.
+type mode uint8
+
+const (
+	modeRead mode = iota
+	modeWrite
+)
+
+// The bits of fdesc.flags, one of each per mode (shifted by the mode).
+const (
+	flagReady   uint16 = 1 << 0 // an edge came with no waiter: the next wait does not sleep
+	flagHeld    uint16 = 1 << 2 // a call of this direction is in progress (the op lock)
+	flagExpired uint16 = 1 << 4 // the deadline has passed
+	flagTask    uint16 = 1 << 6 // a task waits in slot[m]
+	flagGo      uint16 = 1 << 8 // a goroutine waits on ext.ch[m]
+)
+
+func bit(f uint16, m mode) uint16 { return f << m }
+
+// closedBit is set in fdesc.state by Close; the low bits count the
+// syscalls in progress on the fd.
+const closedBit = 1 << 31
+
+// maxRW caps a single read or write syscall, as package net does.
+const maxRW = 1 << 30
+
+// An fdesc is a non-blocking socket registered with a poller: the fd, who
+// waits for it in each direction, and its deadlines. It holds no buffer.
+//
+// A call in progress in one direction holds that direction's op lock
+// (flagHeld), so calls of one direction run one after the other, as with
+// package net; only the holder ever waits for readiness, so each direction
+// has one slot. The fd is closed only once no syscall is in progress on it
+// (state), so that a call can never reach an fd number reused by another
+// file.
+type fdesc struct {
+	p     *Poller
+	sysfd int32
+	seq   uint32 // the poller's registration number, in event data
+	state atomic.Uint32
+
+	// mu guards flags, slot and ext.
+	mu    sync.Mutex
+	flags uint16
+	slot  [2]costack.Waker
+	ext   *fdExtra
+}
+
+// fdExtra is what only some descriptors need: goroutine waits, contended
+// op locks, deadlines.
+type fdExtra struct {
+	ch    [2]chan struct{}
+	queue [2][]queued
+	dl    [2]int64 // monotonic deadline (monoNow), 0 for none
+	timer [2]*time.Timer
+}
+
+// queued is a call waiting for an op lock: a task's or a goroutine's.
+type queued struct {
+	w  costack.Waker
+	ch chan struct{}
+}
+
+func (q queued) wake() {
+	if q.ch != nil {
+		q.ch <- struct{}{}
+		return
+	}
+	q.w.Wake()
+}
+
+func (d *fdesc) extLocked() *fdExtra {
+	if d.ext == nil {
+		d.ext = new(fdExtra)
+	}
+	return d.ext
+}
+
+func (d *fdesc) closed() bool { return d.state.Load()&closedBit != 0 }
+
+// incref counts a syscall about to use the fd; it fails once Close began.
+func (d *fdesc) incref() bool {
+	if d.state.Add(1)&closedBit != 0 {
+		d.state.Add(^uint32(0))
+		return false
+	}
+	return true
+}
+
+func (d *fdesc) decref() { d.state.Add(^uint32(0)) }
+
+// lock takes the op lock of direction m, waiting (suspending the task, or
+// blocking the goroutine) while another call of that direction is in
+// progress. It fails if the descriptor is closed or m's deadline has
+// passed.
+func (d *fdesc) lock(m mode) error {
+	for {
+		d.mu.Lock()
+		if err := d.errLocked(m); err != nil {
+			d.mu.Unlock()
+			return err
+		}
+		if d.flags&bit(flagHeld, m) == 0 {
+			d.flags |= bit(flagHeld, m)
+			d.mu.Unlock()
+			return nil
+		}
+		if t := costack.CurrentTask(); t != nil {
+			d.mu.Unlock()
+			t.Wait(lockWaiter{d, m})
+			continue
+		}
+		ch := make(chan struct{}, 1)
+		x := d.extLocked()
+		x.queue[m] = append(x.queue[m], queued{ch: ch})
+		d.mu.Unlock()
+		<-ch
+	}
+}
+
+// clearSlotLocked empties slot m of a task's waker.
+func (d *fdesc) clearSlotLocked(m mode) {
+	d.flags &^= bit(flagTask, m)
+	d.slot[m] = costack.Waker{}
+	d.p.removeWaiter()
+}
+
+// unlock releases the op lock of direction m and wakes every call queued
+// for it: they try again, one gets it and the others queue again. (Handing
+// it to the first alone would lose it whenever that one is a task
+// cancelled between its wake and its next run.) Contention is rare: it
+// takes several tasks or goroutines using one direction of a connection
+// at once. The calls that hold the lock across a wait defer unlock, so it
+// also runs when a task unwinds out of the wait (cancelled or closed): its
+// stale waker is then still in the slot, and is cleared here.
+func (d *fdesc) unlock(m mode) {
+	d.mu.Lock()
+	d.flags &^= bit(flagHeld, m)
+	if d.flags&bit(flagTask, m) != 0 && !d.slot[m].Pending() {
+		d.clearSlotLocked(m)
+	}
+	var queue []queued
+	if x := d.ext; x != nil {
+		queue, x.queue[m] = x.queue[m], nil
+	}
+	d.mu.Unlock()
+	for _, q := range queue {
+		q.wake()
+	}
+}
+
+// lockWaiter is a task's wait for an op lock.
+type lockWaiter struct {
+	d *fdesc
+	m mode
+}
+
+func (l lockWaiter) Arm(w costack.Waker) {
+	d := l.d
+	d.mu.Lock()
+	if d.flags&bit(flagHeld, l.m) == 0 || d.errLocked(l.m) != nil {
+		d.mu.Unlock()
+		w.Wake()
+		return
+	}
+	x := d.extLocked()
+	x.queue[l.m] = append(x.queue[l.m], queued{w: w})
+	d.mu.Unlock()
+}
+
+// errLocked is the error a call of direction m gets now: the descriptor is
+// closed or the deadline has passed. d.mu is held.
+func (d *fdesc) errLocked(m mode) error {
+	if d.closed() {
+		return errClosed
+	}
+	if d.flags&bit(flagExpired, m) != 0 {
+		return errTimeout
+	}
+	return nil
+}
+
+// wait waits until direction m may be ready (an edge came), the deadline
+// passes or the descriptor is closed; the last two are its errors. The
+// caller holds m's op lock. A scheduler task is suspended; any other
+// caller (a goroutine, or a costack coroutine that is not a task) blocks.
+func (d *fdesc) wait(m mode) error {
+	if t := costack.CurrentTask(); t != nil {
+		if m == modeRead {
+			t.Wait((*readWaiter)(d))
+		} else {
+			t.Wait((*writeWaiter)(d))
+		}
+	} else {
+		d.waitGoroutine(m)
+	}
+	return d.waitErr(m)
+}
+
+// waitErr is the error a wait of direction m ended with, if any.
+func (d *fdesc) waitErr(m mode) error {
+	d.mu.Lock()
+	err := d.errLocked(m)
+	d.mu.Unlock()
+	return err
+}
+
+// readWaiter and writeWaiter are a task's wait for readiness.
+type (
+	readWaiter  fdesc
+	writeWaiter fdesc
+)
+
+func (r *readWaiter) Arm(w costack.Waker)  { (*fdesc)(r).arm(modeRead, w) }
+func (r *writeWaiter) Arm(w costack.Waker) { (*fdesc)(r).arm(modeWrite, w) }
+
+func (d *fdesc) arm(m mode, w costack.Waker) {
+	d.p.addWaiter() // before the slot is filled, so the count is never short
+	d.mu.Lock()
+	if d.flags&bit(flagReady|flagExpired, m) != 0 || d.closed() {
+		d.flags &^= bit(flagReady, m)
+		d.mu.Unlock()
+		d.p.removeWaiter()
+		w.Wake()
+		return
+	}
+	d.slot[m] = w
+	d.flags |= bit(flagTask, m)
+	d.mu.Unlock()
+}
+
+func (d *fdesc) waitGoroutine(m mode) {
+	d.p.addWaiter()
+	d.mu.Lock()
+	if d.flags&bit(flagReady|flagExpired, m) != 0 || d.closed() {
+		d.flags &^= bit(flagReady, m)
+		d.mu.Unlock()
+		d.p.removeWaiter()
+		return
+	}
+	x := d.extLocked()
+	ch := x.ch[m]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		x.ch[m] = ch
+	}
+	d.flags |= bit(flagGo, m)
+	d.mu.Unlock()
+	<-ch
+}
+
+// takeLocked empties slot m and returns what waited there; d.mu is held.
+// Only one of the results is set, or neither.
+func (d *fdesc) takeLocked(m mode) (costack.Waker, chan struct{}) {
+	switch {
+	case d.flags&bit(flagTask, m) != 0:
+		w := d.slot[m]
+		d.clearSlotLocked(m)
+		return w, nil
+	case d.flags&bit(flagGo, m) != 0:
+		d.flags &^= bit(flagGo, m)
+		d.p.removeWaiter()
+		return costack.Waker{}, d.ext.ch[m]
+	}
+	return costack.Waker{}, nil
+}
+
+// wakeSlot wakes what takeLocked returned.
+func wakeSlot(w costack.Waker, ch chan struct{}) {
+	if ch != nil {
+		ch <- struct{}{} // buffered, and one wake per wait: never blocks
+	}
+	w.Wake()
+}
+
+// ready handles an epoll event for d: the waiter of each direction it
+// concerns is woken (tasks are appended to wakes, for one WakeAll), or the
+// direction is marked ready for its next wait.
+func (d *fdesc) ready(ev uint32, wakes []costack.Waker) []costack.Waker {
+	const (
+		rd = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR
+		wr = unix.EPOLLOUT | unix.EPOLLHUP | unix.EPOLLERR
+	)
+	d.mu.Lock()
+	for m := modeRead; m <= modeWrite; m++ {
+		if (m == modeRead && ev&rd == 0) || (m == modeWrite && ev&wr == 0) {
+			continue
+		}
+		w, ch := d.takeLocked(m)
+		switch {
+		case ch != nil:
+			ch <- struct{}{}
+		case w != (costack.Waker{}):
+			wakes = append(wakes, w)
+		default:
+			d.flags |= bit(flagReady, m)
+		}
+	}
+	d.mu.Unlock()
+	return wakes
+}
+
+// setDeadline sets direction m's deadline (zero: none). A deadline in the
+// past wakes a call waiting in m with the timeout error; a future one arms
+// a timer that will.
+func (d *fdesc) setDeadline(m mode, t time.Time) error {
+	if d.closed() {
+		return errClosed
+	}
+	var w costack.Waker
+	var ch chan struct{}
+	d.mu.Lock()
+	x := d.extLocked()
+	if t.IsZero() {
+		x.dl[m] = 0
+		d.flags &^= bit(flagExpired, m)
+		if x.timer[m] != nil {
+			x.timer[m].Stop()
+		}
+	} else {
+		dl := int64(t.Sub(monoStart))
+		x.dl[m] = max(dl, 1)
+		if left := time.Duration(dl - monoNow()); left <= 0 {
+			d.flags |= bit(flagExpired, m)
+			if x.timer[m] != nil {
+				x.timer[m].Stop()
+			}
+			w, ch = d.takeLocked(m)
+		} else {
+			d.flags &^= bit(flagExpired, m)
+			if x.timer[m] == nil {
+				if m == modeRead {
+					x.timer[m] = time.AfterFunc(left, d.readDeadlinePassed)
+				} else {
+					x.timer[m] = time.AfterFunc(left, d.writeDeadlinePassed)
+				}
+			} else {
+				x.timer[m].Reset(left)
+			}
+		}
+	}
+	d.mu.Unlock()
+	wakeSlot(w, ch)
+	return nil
+}
+
+func (d *fdesc) readDeadlinePassed()  { d.deadlinePassed(modeRead) }
+func (d *fdesc) writeDeadlinePassed() { d.deadlinePassed(modeWrite) }
+
+// deadlinePassed runs on a timer's goroutine. The deadline may have been
+// moved since the timer was set, so it looks again.
+func (d *fdesc) deadlinePassed(m mode) {
+	d.mu.Lock()
+	dl := d.ext.dl[m]
+	if dl == 0 || monoNow() < dl {
+		d.mu.Unlock()
+		return
+	}
+	d.flags |= bit(flagExpired, m)
+	w, ch := d.takeLocked(m)
+	d.mu.Unlock()
+	wakeSlot(w, ch)
+	if w != (costack.Waker{}) {
+		d.p.Interrupt() // a wake by the event source, as in loop
+	}
+}
+
+// close wakes every call waiting on d (they fail with net.ErrClosed),
+// waits for the syscalls in progress (they are non-blocking: microseconds)
+// and closes the fd. Only the first close does this; later ones get
+// net.ErrClosed.
+func (d *fdesc) close() error {
+	if d.state.Or(closedBit)&closedBit != 0 {
+		return errClosed
+	}
+	var ws [2]costack.Waker
+	var chs [2]chan struct{}
+	var queue []queued
+	d.mu.Lock()
+	for m := modeRead; m <= modeWrite; m++ {
+		ws[m], chs[m] = d.takeLocked(m)
+	}
+	if x := d.ext; x != nil {
+		for m := modeRead; m <= modeWrite; m++ {
+			queue = append(queue, x.queue[m]...)
+			x.queue[m] = nil
+			if x.timer[m] != nil {
+				x.timer[m].Stop()
+			}
+		}
+	}
+	d.mu.Unlock()
+	for m := range ws {
+		wakeSlot(ws[m], chs[m])
+	}
+	for _, q := range queue {
+		q.wake()
+	}
+	for d.state.Load() != closedBit {
+		runtime.Gosched()
+	}
+	d.p.unregister(d)
+	if err := unix.Close(int(d.sysfd)); err != nil {
+		return os.NewSyscallError("close", err)
+	}
+	return nil
+}
+
+// read is one Read: at most len(p) bytes, waiting until some are there.
+//
+// It is one frame from Conn.Read (inlined) to the task's Wait (the wait
+// written out, errors wrapped here, the fewest arguments): each suspended
+// reader's image holds it. The unlock is deferred, though it costs the
+// frame 32 bytes: a panic out of the wait (a wait refused inside
+// interop.Call, or by the engine) or a task closed while it waits must not
+// leave the direction locked.
+func (c *Conn) read(p []byte) (int, error) {
+	d := &c.fd
+	if err := d.lock(modeRead); err != nil {
+		return 0, c.opError("read", err)
+	}
+	defer d.unlock(modeRead)
+	if len(p) > maxRW {
+		p = p[:maxRW]
+	}
+	for {
+		if !d.incref() {
+			return 0, c.opError("read", errClosed)
+		}
+		n, err := unix.Read(int(d.sysfd), p)
+		d.decref()
+		switch err {
+		case nil:
+			if n == 0 && len(p) > 0 {
+				return 0, io.EOF
+			}
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+		default:
+			return 0, c.opError("read", os.NewSyscallError("read", err))
+		}
+		if t := costack.CurrentTask(); t != nil {
+			t.Wait((*readWaiter)(d))
+		} else {
+			d.waitGoroutine(modeRead)
+		}
+		if err := d.waitErr(modeRead); err != nil {
+			return 0, c.opError("read", err)
+		}
+	}
+}
+
+// write is one Write: all of p, or an error with the count written. Like
+// read, it is one frame down to the wait.
+func (c *Conn) write(p []byte) (int, error) {
+	d := &c.fd
+	if err := d.lock(modeWrite); err != nil {
+		return 0, c.opError("write", err)
+	}
+	defer d.unlock(modeWrite)
+	nn := 0
+	for {
+		end := min(len(p), nn+maxRW)
+		if !d.incref() {
+			return nn, c.opError("write", errClosed)
+		}
+		n, err := unix.Write(int(d.sysfd), p[nn:end])
+		d.decref()
+		if n > 0 {
+			nn += n
+		}
+		if nn == len(p) {
+			return nn, nil
+		}
+		switch err {
+		case nil:
+			if n == 0 {
+				return nn, c.opError("write", io.ErrUnexpectedEOF)
+			}
+			continue
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+		default:
+			return nn, c.opError("write", os.NewSyscallError("write", err))
+		}
+		if t := costack.CurrentTask(); t != nil {
+			t.Wait((*writeWaiter)(d))
+		} else {
+			d.waitGoroutine(modeWrite)
+		}
+		if err := d.waitErr(modeWrite); err != nil {
+			return nn, c.opError("write", err)
+		}
+	}
+}
+
+// accept is one Accept: a new non-blocking, close-on-exec connection fd
+// and its peer's address.
+func (d *fdesc) accept() (int, unix.Sockaddr, error) {
+	if err := d.lock(modeRead); err != nil {
+		return -1, nil, err
+	}
+	defer d.unlock(modeRead)
+	for {
+		if !d.incref() {
+			return -1, nil, errClosed
+		}
+		nfd, sa, err := unix.Accept4(int(d.sysfd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		d.decref()
+		switch err {
+		case nil:
+			return nfd, sa, nil
+		case unix.EINTR, unix.ECONNABORTED:
+			// The peer went away before we took it: take the next one.
+		case unix.EAGAIN:
+			if err := d.wait(modeRead); err != nil {
+				return -1, nil, err
+			}
+		default:
+			return -1, nil, os.NewSyscallError("accept4", err)
+		}
+	}
+}
+
+// control runs fn with the fd, unless the descriptor is closed.
+func (d *fdesc) control(fn func(fd int) error) error {
+	if !d.incref() {
+		return errClosed
+	}
+	defer d.decref()
+	return fn(int(d.sysfd))
+}
