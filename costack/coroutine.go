@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"unsafe"
 
-	"github.com/costack-dev/costack/internal/running"
 	"github.com/costack-dev/costack/sharedstack"
 )
 
@@ -68,33 +67,37 @@ func (e *PanicError) Unwrap() error {
 	return err
 }
 
-// core is the part of a coroutine that does not depend on its value types.
-// The engine's coroutine is embedded: a coroutine is one allocation (plus
-// its handle).
-//
-// co is the first field, and core is the first field of the coroutine's
-// state: the engine is told the state's size (InitOwned) and does not
-// retain the suspended frames' pointers into it, as the state is kept
-// reachable by the handle, then by the handle's finalizer.
+// core is the part of a coroutine that does not depend on its value types:
+// the engine's coroutine, the first field of the coroutine's state (and of
+// a Task), which is its owner (sharedstack.Coroutine.InitOwned): the
+// engine is told the state's size and does not retain the suspended
+// frames' pointers into it, as the state is kept reachable by its handle
+// (or scheduler), then by the handle's finalizer.
 type core struct {
 	co sharedstack.Coroutine
-	running.Co
 }
 
-// Started implements sharedstack.Body for every body.
-func (c *core) Started() { c.BodyStarted() }
+// status is where the coroutine is in its life, read from the engine's one
+// record of it.
+func (c *core) status() Status {
+	switch c.co.Phase() {
+	case sharedstack.Running:
+		return Running
+	case sharedstack.Normal:
+		return Normal
+	case sharedstack.Finished:
+		return Dead
+	}
+	return Suspended // fresh or suspended
+}
 
-// Resumed implements sharedstack.Body: nothing to do (the engine checks
-// which goroutine may yield).
-func (c *core) Resumed() {}
-
-// Ended implements sharedstack.Body for every body: it runs on the
-// goroutine that ran the body last, however the body ended (returned,
-// panicked, closed, or runtime.Goexit, which never returns to resume), and
-// ends the resume that was running it.
-func (c *core) Ended() {
-	c.BodyEnded()
-	c.Exit(running.Dead)
+// busy is the error of a Resume or Close that could not take the
+// coroutine.
+func (c *core) busy() error {
+	if c.co.Finished() {
+		return ErrDead
+	}
+	return ErrRunning
 }
 
 // Coroutine is a stackful coroutine whose body receives values of type In
@@ -102,23 +105,31 @@ func (c *core) Ended() {
 // return value.
 //
 // The body runs on the goroutine that calls Resume, as a nested call; while
-// it is suspended, the engine holds only its saved state (see Footprint). A
-// Coroutine is not safe for concurrent use: resume it from one goroutine at
-// a time, although successive resumes may come from different goroutines.
+// it is suspended, the engine holds only its saved state (see Footprint).
+//
+// A Coroutine is used through the pointer New returns, never copied: a copy
+// (go vet's copylocks check reports one) panics on use, since only that
+// pointer keeps the coroutine alive. Resume and Close are safe to call from
+// several goroutines at once in the sense that they cannot corrupt the
+// coroutine: exactly one takes it, the others get ErrRunning (or ErrDead);
+// successive resumes may come from different goroutines.
 type Coroutine[In, Out any] struct {
+	_ noCopy
 	s *state[In, Out]
+	// self is the handle's own address: a copy of the handle has another
+	// one (state checks). A uintptr, not a pointer: a handle that pointed
+	// at itself would never be finalized.
+	self uintptr
 }
 
 // state is everything a coroutine's body may reach. The handle (Coroutine)
 // stays outside it, so that a handle dropped while its coroutine is
 // suspended can be noticed and the coroutine closed.
-//
-// The body function is not a field: the engine keeps it until the body
-// starts (sharedstack.Coroutine.SetBodyArg), a word less per coroutine.
 type state[In, Out any] struct {
 	core
-	in  In
-	out Out
+	body func(y *Yielder[In, Out], in In) Out
+	in   In
+	out  Out
 }
 
 // Yielder is the coroutine's side of the conversation: its body calls Yield
@@ -132,9 +143,8 @@ type Yielder[In, Out any] struct {
 	s state[In, Out]
 }
 
-// noCopy makes go vet's copylocks check report a copied Yielder: a copy is
-// a copy of the coroutine's state, through which Yield panics. Zero size,
-// first: the state stays at the Yielder's address.
+// noCopy makes go vet's copylocks check report a copied Yielder or
+// Coroutine. Zero size, first: the state stays at the Yielder's address.
 type noCopy struct{}
 
 func (*noCopy) Lock()   {}
@@ -144,18 +154,19 @@ func (*noCopy) Unlock() {}
 // first Resume, whose argument becomes the body's in.
 //
 // A coroutine that becomes unreachable while suspended in Yield is closed
-// after the collector notices (through a finalizer on the handle: do not
-// set one of your own), as if Close had been called: its pending deferred
-// calls run, on a new goroutine, and what it held is freed. A body that
-// refers to its own Coroutine keeps it reachable and is never closed this
-// way: close it explicitly.
+// after the collector notices, as if Close had been called: its pending
+// deferred calls run, on a new goroutine, and what it held is freed (see
+// drop.go: a finalizer on the handle, attached only once the coroutine has
+// stayed suspended across a collection; do not set one of your own). A
+// body that refers to its own Coroutine keeps it reachable and is never
+// closed this way: close it explicitly.
 func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, Out] {
 	if body == nil {
 		panic("costack: New with a nil body")
 	}
 	s := &new(Yielder[In, Out]).s
+	s.body = body
 	s.co.InitOwned(s, unsafe.Sizeof(*s))
-	s.co.SetBodyArg(*(*unsafe.Pointer)(unsafe.Pointer(&body)))
 	return handle(s)
 }
 
@@ -163,62 +174,41 @@ func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, 
 // process.
 func newOn[In, Out any](k sharedstack.Kind, body func(y *Yielder[In, Out], in In) Out) (*Coroutine[In, Out], error) {
 	s := &new(Yielder[In, Out]).s
+	s.body = body
 	if err := s.co.InitOn(k, s, unsafe.Sizeof(*s)); err != nil {
 		return nil, err
 	}
-	s.co.SetBodyArg(*(*unsafe.Pointer)(unsafe.Pointer(&body)))
 	return handle(s), nil
 }
 
-// handle returns the handle of a new coroutine, with a finalizer that
-// closes it if it is dropped while suspended.
-//
-// A finalizer rather than runtime.AddCleanup because it costs less per
-// coroutine, which matters with millions of them: a finalizer with a
-// static function is one runtime record (56 B, off-heap), where a cleanup
-// is a larger record plus two heap objects (80 B in all). The handle never
-// refers to itself and the state never refers to the handle (unless the
-// body does, see New), so the usual cycle caveat of finalizers does not
-// apply. The finalizer keeps the state reachable until it has run, as the
-// engine requires of an owner (sharedstack.Coroutine.InitOwned).
 func handle[In, Out any](s *state[In, Out]) *Coroutine[In, Out] {
 	c := &Coroutine[In, Out]{s: s}
-	runtime.SetFinalizer(c, dropped)
+	c.self = uintptr(unsafe.Pointer(c))
 	return c
 }
 
-// handleOf is what every Coroutine handle is to its finalizer, dropped: a
-// plain function of an interface, so that the finalizer's function value
-// is static (a generic one would be allocated per coroutine).
-type handleOf interface{ core() *core }
-
-func (c *Coroutine[In, Out]) core() *core { return &c.s.core }
-
-// dropped closes a coroutine whose handle became unreachable while it was
-// suspended.
-func dropped(h handleOf) { closeDropped(h.core()) }
-
-// closeDropped closes a dropped coroutine. The body's deferred calls are
-// user code that may block, panic or even call runtime.Goexit, so they run
-// on a goroutine of their own rather than on the runtime's finalizer
-// goroutine.
-func closeDropped(c *core) {
-	if c.Status == running.Suspended && c.co.Started() {
-		go c.close()
+// state returns the coroutine's state, or panics if c is not the handle
+// New returned.
+func (c *Coroutine[In, Out]) state() *state[In, Out] {
+	if c.self != uintptr(unsafe.Pointer(c)) {
+		panic(msgCopiedHandle)
 	}
+	return c.s
 }
+
+const msgCopiedHandle = "costack: use of a Coroutine that is not the one New returned (a copy, or a zero Coroutine): keep and use the *Coroutine New returned"
+
+// Started implements sharedstack.Body: nothing to do.
+func (s *state[In, Out]) Started() {}
 
 // Run is the body as the engine sees it (sharedstack.Body). It runs on the
 // goroutine that executes the body: the resumer's (native engine) or a
 // goroutine of the coroutine's own (portable engine). It has no deferred
-// call, which keeps it small in every suspended image: the engine calls
-// Ended however the body ends.
+// call and is inlined into its instantiation wrapper, which keeps it small
+// in every suspended image.
 func (s *state[In, Out]) Run() {
-	// The body function, where New left it (sharedstack.SetBodyArg): read
-	// in place, as a method call would keep Run from being inlined.
-	body := *(*func(y *Yielder[In, Out], in In) Out)(unsafe.Add(unsafe.Pointer(s), sharedstack.BodyArgOffset))
 	// s is the first field of its Yielder (New).
-	s.out = body((*Yielder[In, Out])(unsafe.Pointer(s)), s.in)
+	s.out = s.body((*Yielder[In, Out])(unsafe.Pointer(s)), s.in)
 }
 
 // Resume runs the coroutine until its body yields or ends. The first
@@ -227,43 +217,49 @@ func (s *state[In, Out]) Run() {
 // body's result with done == true.
 //
 // Resume of a dead coroutine returns ErrDead; of a running or normal one
-// (one that is on the stack already), ErrRunning. If the body panics, the
-// coroutine is dead and err is a *PanicError. If the body calls
-// runtime.Goexit, the coroutine is dead and the calling goroutine exits too,
-// as it would had the body been a plain call.
+// (one that is on the stack already, or being resumed by another
+// goroutine), ErrRunning. If the body panics, the coroutine is dead and err
+// is a *PanicError. If the body calls runtime.Goexit, the coroutine is dead
+// and the calling goroutine exits too, as it would had the body been a
+// plain call. If its saved frames do not fit in this goroutine's stack
+// within the runtime's limit, err wraps ErrStackLimit and the coroutine is
+// still suspended.
 func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
-	s := c.s
-	switch Status(s.Status) {
-	case Dead:
-		return out, true, ErrDead
-	case Running, Normal:
-		return out, false, ErrRunning
+	s := c.state()
+	from, ok := s.co.Acquire()
+	if !ok {
+		return out, s.co.Finished(), s.busy()
 	}
+	// The coroutine is the caller's until it yields or ends: what its body
+	// receives is written now, not before (another goroutine may have been
+	// running it).
 	s.in = in
-	// core.resume, written out: a call would be one more frame to return
-	// through (a mispredicted return) on every switch.
-	s.Enter()
-	outcome, p := s.co.Resume()
-	// The handle must stay reachable while the body runs: its finalizer
-	// closes a suspended coroutine and would find this one running and
-	// leave it, never to be closed.
+	// The engine's ResumeAcquired is inlined here: its switch is called
+	// from this frame, one frame less to return through (a mispredicted
+	// return) on every switch.
+	outcome, p := s.co.ResumeAcquired()
+	// The handle stays reachable while the body runs: its finalizer would
+	// find the coroutine running and leave it, never to be closed.
 	runtime.KeepAlive(c)
 	if outcome == sharedstack.Yielded {
-		s.Exit(running.Suspended)
+		if from == sharedstack.Fresh {
+			suspendedFirst(c) // see drop.go
+		}
 		// The body has taken in (Yield returned it) and yielded again:
 		// the state must not keep it alive.
 		s.in = *new(In)
 		out, s.out = s.out, out
+		s.co.Release() // last: another goroutine may resume it at once
 		return out, false, nil
 	}
-	if outcome == sharedstack.NoStack {
-		s.Exit(running.Suspended)
-		s.in = *new(In)
-		return out, false, stackLimitError(&s.co)
-	}
-	// The body ended: core.Ended has exited the resume.
-	out, s.out = s.out, out
 	s.in = *new(In)
+	if outcome == sharedstack.NoStack {
+		err = stackLimitError(&s.co)
+		s.co.Release()
+		return out, false, err
+	}
+	out, s.out = s.out, out
+	s.body = nil // what the body refers to is no longer the coroutine's
 	if p != nil {
 		// The body panicked: it has no result. s.out may hold the value
 		// of a Yield that panicked (the native engine refusing it).
@@ -272,33 +268,22 @@ func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
 	return out, true, panicError(p)
 }
 
-// resume and close run the engine coroutine, keeping the statuses of it
-// and of its parent right: Exit here when it yields, core.Ended when its
-// body ends (also through runtime.Goexit, which never returns here), and
-// close when it is closed before its body started.
+// resume takes and runs the engine coroutine (a task's: see worker.runAll
+// for the hot path); Busy if it could not take it.
 func (c *core) resume() (sharedstack.Outcome, *sharedstack.Panic) {
-	c.Enter()
-	outcome, p := c.co.Resume()
-	if outcome == sharedstack.Yielded || outcome == sharedstack.NoStack {
-		c.Exit(running.Suspended)
+	if _, ok := c.co.Acquire(); !ok {
+		return sharedstack.Busy, nil
 	}
-	return outcome, p
-}
-
-// close closes the coroutine; NoStack means it could not (it is still
-// suspended).
-func (c *core) close() (sharedstack.Outcome, *sharedstack.Panic) {
-	c.Enter()
-	o, p := c.co.Close()
-	if c.Entered() {
-		if o == sharedstack.NoStack {
-			c.Exit(running.Suspended)
-		} else {
-			c.Exit(running.Dead)
-		}
+	o, p := c.co.ResumeAcquired()
+	if o == sharedstack.Yielded || o == sharedstack.NoStack {
+		c.co.Release()
 	}
 	return o, p
 }
+
+// close closes the engine coroutine; NoStack means it could not (it is
+// still suspended), Busy that it is running, normal or finished.
+func (c *core) close() (sharedstack.Outcome, *sharedstack.Panic) { return c.co.Close() }
 
 // ErrStackLimit is returned (wrapped, with the sizes) by Resume and Close
 // of a suspended coroutine whose saved frames do not fit in the calling
@@ -346,29 +331,33 @@ func (y *Yielder[In, Out]) Yield(out Out) In {
 // yields again instead, it is unwound again.
 func IsClosing(recovered any) bool { return sharedstack.IsUnwind(recovered) }
 
-// Status reports where the coroutine is in its life.
-func (c *Coroutine[In, Out]) Status() Status { return Status(c.s.Status) }
+// Status reports where the coroutine is in its life. It is safe for
+// concurrent use.
+func (c *Coroutine[In, Out]) Status() Status { return c.state().status() }
 
 // Close ends a suspended coroutine: its pending Yield does not return, and
 // the body unwinds, running its deferred calls innermost first. The
 // coroutine is then dead. Close returns a *PanicError if a deferred call
 // panicked. Closing a dead coroutine, or one that never ran (its body then
 // never runs), returns nil; closing a running or normal coroutine returns
-// ErrRunning.
+// ErrRunning; a coroutine whose saved frames do not fit in this
+// goroutine's stack (see Resume) is not closed, and Close returns an error
+// wrapping ErrStackLimit.
 func (c *Coroutine[In, Out]) Close() error {
-	s := c.s
-	switch Status(s.Status) {
-	case Dead:
-		return nil
-	case Running, Normal:
-		return ErrRunning
-	}
+	s := c.state()
 	o, p := s.close()
 	runtime.KeepAlive(c) // as in Resume
-	if o == sharedstack.NoStack {
+	switch o {
+	case sharedstack.Busy:
+		if s.co.Finished() {
+			return nil // dead already: whoever ended it cleared the state
+		}
+		return ErrRunning
+	case sharedstack.NoStack:
 		return stackLimitError(&s.co)
 	}
-	s.in, s.out = *new(In), *new(Out)
+	// Only this call closed it (any other gets Busy): the state is ours.
+	s.in, s.out, s.body = *new(In), *new(Out), nil
 	return panicError(p)
 }
 
@@ -376,8 +365,8 @@ func (c *Coroutine[In, Out]) Close() error {
 // for a suspended coroutine, its saved state and bookkeeping, not the objects
 // its body refers to.
 func (c *Coroutine[In, Out]) Footprint() int {
-	s := c.s
-	if Status(s.Status) == Dead {
+	s := c.state()
+	if s.co.Finished() {
 		return sizeofState[In, Out]()
 	}
 	// The engine's Coroutine is inside the state.
@@ -388,3 +377,10 @@ func (c *Coroutine[In, Out]) Footprint() int {
 // begins with "native" or "portable", followed by a detail in parentheses,
 // e.g. "portable (race detector)".
 func Engine() string { return sharedstack.Engine() }
+
+// NoYield runs fn with yielding forbidden for the coroutine running on the
+// calling goroutine, if any: a Yield (or a task's wait) of that coroutine
+// reached while fn runs panics, naming interop.Call, which is built on it.
+// Coroutines that fn creates or resumes may yield to fn as usual. Outside a
+// coroutine body NoYield simply calls fn.
+func NoYield(fn func()) { sharedstack.NoYield(fn) }

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/costack-dev/costack/internal/running"
 	"github.com/costack-dev/costack/sharedstack"
 )
 
@@ -283,10 +282,10 @@ var misuseCases = []misuseCase{
 		assert.True(t, done)
 	}},
 	{"YieldInsideNoYieldCall", func(t *testing.T, k sharedstack.Kind) {
-		// running.NoYield is what interop.Call runs its function in.
+		// NoYield is what interop.Call runs its function in.
 		var msg string
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int {
-			msg = recovered(func() { running.NoYield(func() { y.Yield(1) }) })
+			msg = recovered(func() { NoYield(func() { y.Yield(1) }) })
 			return y.Yield(2) + 1
 		})
 		out, done, err := c.Resume(0)

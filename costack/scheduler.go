@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/costack-dev/costack/internal/gls"
 )
@@ -268,8 +269,7 @@ func (s *Scheduler) Go(body func(t *Task), opts ...TaskOption) *Task {
 		o(&spec)
 	}
 	t := &Task{sched: s, body: body, phase: phaseOrder[spec.phase]}
-	t.c.Tag = taskTag
-	t.c.co.Init((*taskBody)(t))
+	t.c.co.InitOwned((*taskBody)(t), unsafe.Sizeof(*t))
 	var parent *Task
 	w := (*worker)(nil)
 	if cur := currentTask(); cur != nil && cur.sched == s {

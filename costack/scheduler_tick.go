@@ -6,7 +6,6 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/costack-dev/costack/internal/running"
 	"github.com/costack-dev/costack/sharedstack"
 )
 
@@ -197,11 +196,16 @@ func (w *worker) runAll(ts []*Task) {
 			// body runs on it (native engine), and none after.
 			pprof.SetGoroutineLabels(t.extra.Load().profCtx)
 		}
-		// core.resume, written out.
-		t.c.Enter()
-		outcome, p := t.c.co.Resume()
-		if outcome == sharedstack.Yielded || outcome == sharedstack.NoStack {
-			t.c.Exit(running.Suspended)
+		// core.resume, written out: the switch is called from this frame.
+		var outcome sharedstack.Outcome
+		var p *sharedstack.Panic
+		if _, ok := t.c.co.Acquire(); ok {
+			outcome, p = t.c.co.ResumeAcquired()
+			if outcome == sharedstack.Yielded || outcome == sharedstack.NoStack {
+				t.c.co.Release()
+			}
+		} else {
+			outcome = sharedstack.Busy
 		}
 		if f != 0 {
 			pprof.SetGoroutineLabels(context.Background())

@@ -6,9 +6,7 @@ import (
 	"runtime/pprof"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
-	"github.com/costack-dev/costack/internal/running"
 	"github.com/costack-dev/costack/sharedstack"
 )
 
@@ -29,8 +27,10 @@ import (
 // ends.
 type Task struct {
 	// c is the coroutine. It is a named field, not embedded, so that the
-	// methods of running.Co are not promoted into Task's API. It must stay
-	// the first field: currentTask finds the Task from its running.Co.
+	// methods of core are not promoted into Task's API. It must stay the
+	// first field: the Task is the owner of its engine coroutine
+	// (sharedstack.Coroutine.InitOwned), and currentTask finds it as the
+	// engine's current Body.
 	c core
 	// The fields the inner loop touches (w, flags, phase) follow c, in the
 	// same cache lines as the coroutine's hot state.
@@ -114,9 +114,6 @@ const (
 	stateWaiting                 // suspended in Wait
 )
 
-// taskTag marks the running.Co of a Task.
-const taskTag = 1
-
 var (
 	// ErrCancelled is the cause of a task's Context once the task was
 	// cancelled or closed, and the error TaskOf.Result returns for a task
@@ -135,12 +132,8 @@ var (
 func CurrentTask() *Task { return currentTask() }
 
 func currentTask() *Task {
-	c := running.Current()
-	if c == nil || c.Tag != taskTag {
-		return nil
-	}
-	// c is t.c.Co of a Task, whose first field is t.c.
-	return (*Task)(unsafe.Add(unsafe.Pointer(c), -int(unsafe.Offsetof(core{}.Co))))
+	b, _ := sharedstack.Current().(*taskBody)
+	return (*Task)(b)
 }
 
 // extLocked returns t's extra state, allocating it; sched.mu is held.
@@ -154,11 +147,10 @@ func (t *Task) extLocked() *taskExtra {
 }
 
 // taskBody is a Task as the engine sees it (sharedstack.Body), without
-// adding Run and Ended to Task's API.
+// adding Run and Started to Task's API.
 type taskBody Task
 
 func (b *taskBody) Started() {
-	b.c.BodyStarted()
 	// On the portable engine the body has a goroutine of its own: label
 	// it once (worker.runAll labels the worker, which runs the body on the
 	// native engine).
@@ -167,26 +159,16 @@ func (b *taskBody) Started() {
 	}
 }
 
-// CheckYield is called by the engine on every yield of the task, on the
-// yielding goroutine, before it suspends: the rules of running.Co (not
-// inside interop.Call, not while resuming another coroutine...). The
-// engine then checks the goroutine itself.
-func (b *taskBody) CheckYield() { b.c.CheckYield() }
-
-func (b *taskBody) Resumed() {}
-
 func (b *taskBody) Run() {
 	t := (*Task)(b)
 	t.body(t)
 }
 
-func (b *taskBody) Ended() { b.c.Ended() }
-
 // checkBody panics unless the caller is t's body, on the goroutine running
 // it: before anything of a worker is touched.
 func (t *Task) checkBody() {
-	t.c.CheckYield()
-	if running.Current() != &t.c.Co {
+	t.c.co.CheckYield()
+	if !t.c.co.IsCurrent() {
 		panic("costack: Task.Yield or Task.Wait from another goroutine than the task's body")
 	}
 }

@@ -1,6 +1,6 @@
 package interop
 
-import "github.com/costack-dev/costack/internal/running"
+import "github.com/costack-dev/costack/costack"
 
 // Call runs fn directly on the calling goroutine's stack, as a plain call,
 // with yielding forbidden for the coroutine that is running there (if any).
@@ -23,12 +23,12 @@ import "github.com/costack-dev/costack/internal/running"
 // by any engine — the native one refuses it, and on the portable one the
 // runtime ends the program — while under Call it is refused with a clear
 // panic on every engine, before it reaches the engine.
-func Call(fn func()) { running.NoYield(fn) }
+func Call(fn func()) { costack.NoYield(fn) }
 
 // CallValue is [Call] for a function with a result: it runs fn with
 // yielding forbidden and returns what fn returns.
 func CallValue[T any](fn func() T) T {
 	var v T
-	running.NoYield(func() { v = fn() })
+	costack.NoYield(func() { v = fn() })
 	return v
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -13,15 +14,19 @@ type Outcome uint8
 const (
 	// Yielded: the body called Yield and is suspended.
 	Yielded Outcome = iota + 1
-	// Returned: the body returned, or was unwound by Close.
-	Returned
-	// Panicked: the body panicked; Resume returned the panic.
-	Panicked
 	// NoStack: the coroutine was not resumed, and is still suspended: its
 	// saved frames do not fit in the resuming goroutine's stack within the
 	// runtime's limit (debug.SetMaxStack). It can be resumed from a
 	// shallower place, or with a higher limit.
 	NoStack
+	// Returned: the body returned, or was unwound by Close.
+	Returned
+	// Panicked: the body panicked; Resume returned the panic.
+	Panicked
+	// Busy: the coroutine was not resumed or closed: it is running, or
+	// resuming another coroutine (Phase tells), or it has finished (for
+	// Resume).
+	Busy
 
 	// The engine's notes to run while the body is being continued (see
 	// run): no outcome of Resume.
@@ -37,24 +42,52 @@ type Panic struct {
 	Stack []byte
 }
 
-// phase is where a coroutine is in its life.
-type phase uint8
+// Phase is where a coroutine is in its life: the one record of it, which
+// package costack's statuses are read from. It changes atomically (each
+// change is made by whoever holds the coroutine: see Acquire), so it may be
+// read from any goroutine.
+type Phase uint32
 
-// The order matters: enter accepts exactly the phases below active.
 const (
-	fresh     phase = iota // created, body not started
-	suspended              // the body is suspended in Yield
-	active                 // the body is on a stack: running, or resuming another coroutine
-	finished               // the body has returned, panicked, been closed or exited
+	// Fresh: made, its body not started.
+	Fresh Phase = iota
+	// Suspended: its body is suspended in Yield.
+	Suspended
+	// Running: its body is running, on the goroutine that resumed it.
+	Running
+	// Normal: its body has resumed another coroutine and waits for it to
+	// yield or end.
+	Normal
+	// Finished: its body has returned, panicked, been closed or exited,
+	// or it was closed before it started.
+	Finished
 )
 
-// Coroutine is an engine-level coroutine. It transfers control only; it is
-// not safe for concurrent use, and the caller (package costack) keeps the
-// rules about who may resume and yield it.
+func (p Phase) String() string {
+	switch p {
+	case Fresh:
+		return "fresh"
+	case Suspended:
+		return "suspended"
+	case Running:
+		return "running"
+	case Normal:
+		return "normal"
+	case Finished:
+		return "finished"
+	}
+	return fmt.Sprintf("Phase(%d)", uint32(p))
+}
+
+// Coroutine is an engine-level coroutine, embedded as the first field of
+// its owner (package costack's coroutine state, a scheduler's task). It
+// transfers control only: values travel through memory the owner keeps.
 //
-// The zero Coroutine is not usable: make one with New or NewOn, or embed one
-// in an object of your own and set it up with Init, InitOwned or InitOn
-// (package costack does, so that a coroutine is a single allocation).
+// Its life is one atomic phase. Resume and Close first take the coroutine
+// (Acquire, or Close itself), an atomic compare-and-swap from Fresh or
+// Suspended to Running: of two goroutines that try at once, exactly one
+// gets it, the other is told Busy. The holder alone then runs it until it
+// yields or ends.
 type Coroutine struct {
 	// n is the native engine's state. It is the first field: the engine's
 	// assembly and its Go code reach the Coroutine from n at offset 0 (see
@@ -62,14 +95,14 @@ type Coroutine struct {
 	n native
 	// bodyTab is the method table (itab) of the Body, whose value is this
 	// Coroutine's owner: a pointer to the object that begins with it (see
-	// Init). The interface's data word is therefore c itself, and is not
-	// stored: millions of coroutines save a word each (body).
+	// InitOwned). The interface's data word is therefore c itself, and is
+	// not stored: millions of coroutines save a word each.
 	bodyTab unsafe.Pointer
 }
 
 // bodyOutOfLine is body, not inlined: run's frame, which is in every
-// suspended image, would otherwise hold the interface value built by body
-// (and body's panic call), 40 bytes more.
+// suspended image on arm64, would otherwise hold the interface value built
+// by body (and body's panic call).
 //
 //go:noinline
 func (c *Coroutine) bodyOutOfLine() Body { return c.body() }
@@ -85,15 +118,10 @@ type iface struct {
 // word, the Coroutine (the owner's address; see bodyTab).
 func (c *Coroutine) body() Body {
 	if c.bodyTab == nil {
-		panic("sharedstack: use of a Coroutine that was never set up (New or Init)")
+		panic("sharedstack: use of a Coroutine that was never set up (InitOwned)")
 	}
 	return *(*Body)(unsafe.Pointer(&iface{c.bodyTab, unsafe.Pointer(c)}))
 }
-
-// Where a coroutine is in its life (phase, closing, unwinds) and how its
-// body ended (outcome, and the panic in aux) are fields of the native state
-// (native.go; native_none.go where there is no native engine), in padding
-// there.
 
 // coroutineOf returns the Coroutine whose native state is n.
 func coroutineOf(n *native) *Coroutine { return (*Coroutine)(unsafe.Pointer(n)) }
@@ -101,52 +129,35 @@ func coroutineOf(n *native) *Coroutine { return (*Coroutine)(unsafe.Pointer(n)) 
 // n must stay the first field of Coroutine (coroutineOf).
 var _ [0]struct{} = [unsafe.Offsetof(Coroutine{}.n)]struct{}{}
 
-// Body is what a coroutine runs.
+// Body is what a coroutine runs: its owner, whose first field is the
+// Coroutine.
 type Body interface {
-	// Started is called first, on the goroutine that runs the body.
-	Started()
-	// CheckYield is called by every yield before the coroutine suspends,
-	// on the yielding goroutine: it panics if the owner's rules forbid the
-	// yield. Resumed is called after the body continues, on the goroutine
-	// that runs it now, by the portable engine only (on the native engine
-	// that is the resumer's goroutine).
-	CheckYield()
-	Resumed()
 	// Run is the body itself. Its frame stays in every suspended image
 	// (native engine): keeping it small and inlinable (a call of the
 	// user's function) saves bytes and, for a generic Run, the frame of
 	// its instantiation wrapper.
 	Run()
-	// Ended is called when Run has ended in any way (returned, panicked,
-	// been unwound by Close, or runtime.Goexit), on the goroutine that ran
-	// it last, before Resume or Close returns. It is not called for a
-	// coroutine closed before it started.
-	Ended()
+	// Started is called first, on the goroutine that runs the body (on
+	// the portable engine, a goroutine of the coroutine's own).
+	Started()
 }
 
 // funcCoroutine is the owner of a coroutine of New: a plain function.
 type funcCoroutine struct {
-	c Coroutine // first: the Body's value is the coroutine's owner (Init)
+	c Coroutine // first: the Body's value is the coroutine's owner
 	f func()
 }
 
-func (o *funcCoroutine) Started()    {}
-func (o *funcCoroutine) CheckYield() {}
-func (o *funcCoroutine) Resumed()    {}
-func (o *funcCoroutine) Run()        { o.f() }
-func (o *funcCoroutine) Ended()      {}
+func (o *funcCoroutine) Started() {}
+func (o *funcCoroutine) Run()     { o.f() }
 
-// New returns a suspended coroutine that runs body on the engine chosen by
-// selectEngine. Nothing runs until the first Resume. If the coroutine is
-// dropped while suspended, what the engine holds for it is freed after the
-// collector notices; its pending deferred calls do not run.
+// New returns a fresh coroutine that runs body on the engine chosen by
+// selectEngine. Nothing runs until the first Resume. Like every coroutine
+// of this package, one dropped while suspended keeps its saved frames: its
+// owner must close it (package costack's handles do).
 func New(body func()) *Coroutine {
-	if body == nil {
-		panic("sharedstack: New with a nil body")
-	}
-	o := &funcCoroutine{f: body}
-	o.c.init(selectOnce().active.kind, o)
-	return &o.c
+	c, _ := NewOn(selectOnce().active.kind, body) // the active engine is always available
+	return c
 }
 
 // NewOn is New on a given engine kind; it fails when that engine is not
@@ -156,101 +167,85 @@ func NewOn(k Kind, body func()) (*Coroutine, error) {
 	if body == nil {
 		panic("sharedstack: New with a nil body")
 	}
-	if err := Available(k); err != nil {
+	o := &funcCoroutine{f: body}
+	if err := o.c.InitOn(k, o, unsafe.Sizeof(*o)); err != nil {
 		return nil, err
 	}
-	o := &funcCoroutine{f: body}
-	o.c.init(k, o)
 	return &o.c, nil
 }
 
-// Init sets up c, which must be a zero Coroutine, to run body on the
-// engine chosen by selectEngine. It is New for owners that embed the
-// Coroutine in an object of their own, and that need to know when the body
-// ends on the goroutine that ran it (Body.Ended). As with New, what the
-// engine holds is freed if c is dropped while suspended.
+// InitOwned sets up c, which must be a zero Coroutine, to run body on the
+// engine chosen by selectEngine. body is c's owner: a pointer to the
+// object, ownerSize bytes long, whose first field is c (possibly nested:
+// c's address is the object's), for which InitOwned panics otherwise. The
+// engine keeps only body's method table. The owner promises two things:
 //
-// body must be the owner: a pointer to the object whose first field is c
-// (possibly nested: c's address is the object's), for which Init panics
-// otherwise. The engine keeps only body's method table.
-func (c *Coroutine) Init(body Body) {
-	_ = c.InitOn(selectOnce().active.kind, body, 0) // the active engine is always available
-}
-
-// InitOwned is Init for an owner object of ownerSize bytes whose first
-// field is c (package costack's coroutine state). The owner promises two
-// things:
-//
-//   - It closes the coroutine if it drops it while suspended (costack
-//     does, through a finalizer on its handle, so that the body's deferred
-//     calls run). The engine then registers no cleanup of its own: a coroutine of
-//     InitOwned dropped while suspended and never closed keeps its saved
-//     state until the process exits.
+//   - It closes the coroutine if it drops it while suspended (package
+//     costack does, once the collector finds its handle unreachable, so
+//     that the body's deferred calls run). A coroutine dropped while
+//     suspended and never closed keeps its saved frames until the process
+//     exits.
 //   - The owner object stays reachable, by other means than the suspended
 //     coroutine's frames, for as long as the coroutine can be resumed or
 //     closed. The engine then does not retain the frames' pointers into
 //     the owner (there are many: the body's receiver, its yielder), which
 //     keeps a suspended coroutine's retention list short.
 func (c *Coroutine) InitOwned(body Body, ownerSize uintptr) {
-	_ = c.InitOn(selectOnce().active.kind, body, ownerSize)
+	_ = c.InitOn(selectOnce().active.kind, body, ownerSize) // the active engine is always available
 }
 
-// InitOn is Init (ownerSize 0) or InitOwned on a given engine kind; it
-// fails when that engine is not available in this process.
+// InitOn is InitOwned on a given engine kind; it fails when that engine is
+// not available in this process.
 func (c *Coroutine) InitOn(k Kind, body Body, ownerSize uintptr) error {
 	if err := Available(k); err != nil {
 		return err
 	}
-	if ownerSize != 0 && (ownerSize < unsafe.Sizeof(*c) || ownerSize > 1<<30) {
-		panic("sharedstack: InitOwned with an owner that cannot begin with the Coroutine")
-	}
-	c.init(k, body)
-	// An owner closes the coroutine if it drops it while suspended, so
-	// the engine registers no cleanup of its own (see yieldPrepare).
-	c.n.ownerLen = uint32(ownerSize)
+	c.setup(k, body, ownerSize)
 	return nil
 }
 
-func (c *Coroutine) init(k Kind, body Body) {
+// setup is InitOn on an engine known to be available (the probe's).
+func (c *Coroutine) setup(k Kind, body Body, ownerSize uintptr) {
 	if body == nil {
-		panic("sharedstack: New with a nil body")
+		panic("sharedstack: InitOwned with a nil body")
 	}
-	if c.bodyTab != nil || c.n.phase != fresh {
-		panic("sharedstack: Init of a coroutine already in use")
+	if ownerSize < unsafe.Sizeof(*c) || ownerSize > 1<<30 {
+		panic("sharedstack: InitOwned with an owner that cannot begin with the Coroutine")
+	}
+	if c.bodyTab != nil || atomic.LoadUint32(&c.n.phase) != uint32(Fresh) {
+		panic("sharedstack: InitOwned of a coroutine already in use")
 	}
 	b := (*iface)(unsafe.Pointer(&body))
 	if b.data != unsafe.Pointer(c) {
-		panic("sharedstack: Init with a body that is not the coroutine's owner (a pointer to the object whose first field is the Coroutine)")
+		panic("sharedstack: InitOwned with a body that is not the coroutine's owner (a pointer to the object whose first field is the Coroutine)")
 	}
 	c.bodyTab = b.tab
+	c.n.ownerLen = uint32(ownerSize)
 	if k == Portable {
 		c.n.setPortState(new(portable))
 	}
 }
 
-// msgOtherGoroutine is the panic of a yield on another goroutine than the
-// one running the body (both engines check it).
-const msgOtherGoroutine = "costack: Yield from another goroutine than the one running the coroutine's body, or through a copy of its Yielder"
+// Phase reports where the coroutine is in its life. It is safe for
+// concurrent use.
+func (c *Coroutine) Phase() Phase { return Phase(atomic.LoadUint32(&c.n.phase)) }
 
-// SetBodyArg keeps p in c for its owner until the body has ended (BodyArg
-// returns it): a word the owner need not keep itself, in each of
-// millions of coroutines (package costack keeps its body function here).
-// Only for a coroutine of InitOwned, before its first Resume.
-func (c *Coroutine) SetBodyArg(p unsafe.Pointer) {
-	if c.n.ownerLen == 0 || c.n.phase != fresh {
-		panic("sharedstack: SetBodyArg on a coroutine that is not owned, or not fresh")
-	}
-	c.n.aux = p
+// Started reports whether the coroutine's body has begun to run (or it was
+// closed before it did).
+func (c *Coroutine) Started() bool { return c.Phase() != Fresh }
+
+// Finished reports whether the coroutine has finished.
+func (c *Coroutine) Finished() bool { return c.Phase() == Finished }
+
+// Acquire takes a fresh or suspended coroutine for the caller, to Resume
+// it: it becomes Running, and Acquire reports the phase it took it from
+// (Fresh: this resume starts the body). It reports false, changing
+// nothing, if the coroutine is running, normal or finished. Exactly one of
+// several goroutines acquiring at once gets it.
+func (c *Coroutine) Acquire() (from Phase, ok bool) {
+	p := atomic.LoadUint32(&c.n.phase)
+	return Phase(p), p <= uint32(Suspended) && atomic.CompareAndSwapUint32(&c.n.phase, p, uint32(Running))
 }
-
-// BodyArg returns what SetBodyArg kept, while the body has not ended.
-func (c *Coroutine) BodyArg() unsafe.Pointer { return c.n.aux }
-
-// BodyArgOffset is where in a Coroutine the word of SetBodyArg is: an owner
-// whose generic code must stay small (package costack's Run, which must be
-// inlined into its instantiation wrapper, where no method of this package
-// is) reads it there without a call.
-const BodyArgOffset = unsafe.Offsetof(Coroutine{}.n) + unsafe.Offsetof(Coroutine{}.n.aux)
 
 // errUnwind is the value Yield panics with to unwind a coroutine that is
 // being closed. The bottom frame (run) recovers it; a body that recovers it
@@ -261,30 +256,54 @@ var errUnwind = errors.New("sharedstack: coroutine closed")
 // unwind a suspended coroutine.
 func IsUnwind(v any) bool { return v == errUnwind }
 
-// Resume runs the coroutine until it yields or its body ends. It must not be
-// called on a finished coroutine or one whose body is on a stack.
-//
-// If the body calls runtime.Goexit, Resume does not return: the body's
-// deferred calls run, the coroutine is finished, and the calling goroutine
-// exits as it would have had the body been a plain call.
-//
-// Resume is small enough to be inlined, and calls the switch (enter)
-// directly: on the native engine a round trip returns through one frame
-// less, and every return after a switch is a mispredicted one.
+// Resume takes the coroutine (Acquire), resumes it (ResumeAcquired) and,
+// if it is suspended again, releases it (Release); it returns Busy if it
+// could not take it.
 func (c *Coroutine) Resume() (Outcome, *Panic) {
-	enter(&c.n) // checks and sets the phase (active, then suspended or finished) and the outcome
-	if c.n.phase == finished {
-		return c.n.outcome, (*Panic)(c.n.aux)
+	if _, ok := c.Acquire(); !ok {
+		return Busy, nil
 	}
-	return c.n.outcome, nil // Yielded, or NoStack
+	o, p := c.ResumeAcquired()
+	if o <= NoStack {
+		c.Release()
+	}
+	return o, p
 }
 
-// badResume is called by enter when the coroutine is active or finished.
-func badResume(n *native) {
-	if n.phase == active {
-		panic("sharedstack: Resume of a coroutine that is running")
+// ResumeAcquired runs the coroutine, which the caller has taken
+// (Acquire), until it yields or its body ends; the coroutine that was
+// running on this goroutine, if any, is Normal meanwhile. It returns
+// Yielded (the coroutine is suspended), Returned or Panicked (finished), or
+// NoStack (not resumed: still suspended). Between Acquire and this, the
+// owner may write what the body is to receive.
+//
+// A coroutine that is suspended again (Yielded, NoStack) is still the
+// caller's: it reads what the body left for it, then gives the coroutine
+// up with Release. Until then no other goroutine can take it (Acquire and
+// Close report it Running).
+//
+// If the body calls runtime.Goexit, it does not return: the body's deferred
+// calls run, the coroutine is finished, and the calling goroutine exits as
+// it would have had the body been a plain call.
+//
+// It is small enough to be inlined, and calls the switch (enter) directly:
+// on the native engine a round trip returns through one frame less, and
+// every return after a switch is a mispredicted one.
+func (c *Coroutine) ResumeAcquired() (Outcome, *Panic) {
+	enter(&c.n)                   // the switch: runs the body until it yields or ends (and pushes and pops, see current.go)
+	return c.n.outcome, c.n.ended // ended is nil unless the body has finished
+}
+
+// Release gives up a suspended coroutine that the caller holds (after
+// ResumeAcquired returned Yielded or NoStack): it becomes Suspended, for
+// whoever takes it next, on any goroutine. It must be the last thing the
+// holder does with the coroutine and with the state it shares with the
+// body: another goroutine may resume it at once.
+func (c *Coroutine) Release() {
+	if atomic.LoadUint32(&c.n.phase) != uint32(Running) {
+		panic("sharedstack: Release of a coroutine that is not held")
 	}
-	panic("sharedstack: Resume of a finished coroutine")
+	atomic.StoreUint32(&c.n.phase, uint32(Suspended))
 }
 
 // portableResume and portableSuspend are the portable engine's side of
@@ -292,18 +311,19 @@ func badResume(n *native) {
 // portable state.
 func portableResume(n *native) {
 	c := coroutineOf(n)
-	n.portState().resume(c)
-	if n.phase != finished {
-		n.phase, n.outcome = suspended, Yielded
+	n.push()
+	n.portState().resume(c) // pops if the body exits the goroutine
+	n.pop()
+	if atomic.LoadUint32(&n.phase) != uint32(Finished) {
+		n.outcome = Yielded // still held: the caller releases it
 	}
 }
 
 func portableSuspend(n *native) {
 	c := coroutineOf(n)
-	c.body().CheckYield()
+	n.checkYield()
 	if !c.n.closing {
 		c.n.portState().suspend(c)
-		c.body().Resumed()
 	}
 	yieldClosing(n)
 }
@@ -317,9 +337,9 @@ func yieldClosing(n *native) {
 	}
 }
 
-// release frees what the engine held once the body has ended, or when a
+// free frees what the engine held once the body has ended, or when a
 // coroutine that never started is closed.
-func (c *Coroutine) release() {
+func (c *Coroutine) free() {
 	if p := c.n.portState(); p != nil {
 		p.release()
 	} else {
@@ -329,8 +349,8 @@ func (c *Coroutine) release() {
 
 // Yield suspends the running coroutine c and returns when it is resumed. It
 // must be called from c's body while c is the innermost running coroutine on
-// this goroutine: before suspending, the engine calls Body.CheckYield, and
-// checks again itself that c is running.
+// this goroutine: the engine checks the rules first (checkYield), and that
+// the yielding goroutine is the one running the body.
 //
 // closing reports that c is being closed (it may have been closed while
 // suspended, or be yielding again after a recovered unwind): the caller must
@@ -346,48 +366,56 @@ func (c *Coroutine) Yield() (closing bool) {
 	return c.n.closing
 }
 
-// YieldOrUnwind is Yield for callers that need nothing done between being
-// closed and unwinding: if c is being closed, or is closed while
-// suspended, the engine unwinds the body from here (as Unwind). The
-// method and the function YieldOrUnwind are the same switch.
-func (c *Coroutine) YieldOrUnwind() { YieldOrUnwind(c) }
-
 // Unwind panics with the value that only the coroutine's bottom frame
 // recovers, so that the body unwinds running its deferred calls. A body that
 // recovers it itself and yields again is unwound again.
 func (c *Coroutine) Unwind() { panic(errUnwind) }
 
 // Close ends a coroutine that is suspended in Yield, running its pending
-// deferred calls innermost first. A fresh coroutine becomes finished without
-// running. It returns a non-nil *Panic if a deferred call panicked, and
-// NoStack (the coroutine is left suspended, not closing) if its frames do
-// not fit in this goroutine's stack (see NoStack); Returned otherwise.
+// deferred calls innermost first; a fresh coroutine becomes finished
+// without running. It takes the coroutine as Acquire does: it returns Busy,
+// changing nothing, if the coroutine is running, normal or finished (the
+// caller that closed or ended it got another outcome: exactly one does).
+// It returns a non-nil *Panic if a deferred call panicked; NoStack (the
+// coroutine is left suspended, not closing) if its frames do not fit in
+// this goroutine's stack (see NoStack); Returned otherwise.
 func (c *Coroutine) Close() (Outcome, *Panic) {
-	switch c.n.phase {
-	case fresh:
-		c.finish(Returned, nil)
-		return Returned, nil
-	case finished:
-		return Returned, nil
-	case active:
-		panic("sharedstack: Close of a coroutine that is running")
+	for {
+		switch p := Phase(atomic.LoadUint32(&c.n.phase)); p {
+		case Running, Normal, Finished:
+			return Busy, nil
+		case Fresh:
+			if atomic.CompareAndSwapUint32(&c.n.phase, uint32(Fresh), uint32(Running)) {
+				c.finish(Returned, nil)
+				return Returned, nil
+			}
+		case Suspended:
+			if atomic.CompareAndSwapUint32(&c.n.phase, uint32(Suspended), uint32(Running)) {
+				return c.closeAcquired()
+			}
+		}
 	}
+}
+
+// closeAcquired is Close of a suspended coroutine the caller has taken.
+func (c *Coroutine) closeAcquired() (Outcome, *Panic) {
 	c.n.closing = true
 	if !c.n.portable && c.n.unwinds && c.n.closesWithoutUnwind() {
 		// Unwinding would run nothing but run's deferred call, and the
 		// yield (YieldOrUnwind) would run no code of the caller's: end the
 		// body here, as run's deferred call would, without restoring the
 		// image and panicking through it.
-		c.body().Ended()
 		c.finish(Returned, nil)
 		return Returned, nil
 	}
-	o, p := c.Resume()
-	if o == NoStack {
-		c.n.closing = false
+	enter(&c.n)
+	if c.n.outcome == NoStack {
+		c.Release() // not closing any more (notResumed)
 		return NoStack, nil
 	}
-	return Returned, p
+	// A closing body cannot suspend again (Yield unwinds it again): it
+	// finished.
+	return Returned, c.n.ended
 }
 
 // ImageSize reports the size in bytes of a suspended coroutine's saved
@@ -399,9 +427,6 @@ func (c *Coroutine) ImageSize() int {
 	}
 	return int(c.n.size)
 }
-
-// Finished reports whether the body has ended.
-func (c *Coroutine) Finished() bool { return c.n.phase == finished }
 
 // Footprint reports the bytes the engine holds for c: the Coroutine itself
 // and the engine's saved state.
@@ -435,10 +460,14 @@ func (c *Coroutine) Footprint() int {
 // (prepareResume) and calls it again, from the same call.
 func run(c *Coroutine) {
 	defer c.bodyEnded()
+	if pushInRun && !c.n.portable {
+		c.n.push() // amd64: run is called on every resume (see current.go)
+	}
 	into := startBody
 	if c.n.size != 0 {
 		into = continueBody
 	} else {
+		c.n.startedHere()
 		c.bodyOutOfLine().Started()
 	}
 	for {
@@ -449,7 +478,8 @@ func run(c *Coroutine) {
 			if !c.n.prepareResume() {
 				// Not resumed: the coroutine stays suspended, and
 				// bodyEnded leaves it so.
-				c.n.phase, c.n.outcome = suspended, NoStack
+				c.n.outcome = NoStack // still held: the caller releases it
+				c.n.notResumed()
 				return
 			}
 			continue
@@ -468,7 +498,8 @@ func (c *Coroutine) bodyEnded() {
 	if c.n.outcome == NoStack {
 		return // not resumed (see run)
 	}
-	c.body().Ended()
+	c.n.leftHere()
+	c.n.popNative()
 	if c.n.outcome == Returned {
 		c.finish(Returned, nil)
 		return
@@ -483,7 +514,7 @@ func (c *Coroutine) bodyEnded() {
 		c.finish(Panicked, &Panic{Value: r, Stack: debug.Stack()})
 	default:
 		// runtime.Goexit: nothing can stop it. Mark the coroutine
-		// finished; the engine lets the exit continue into the resumer.
+		// finished; the exit goes on into the resumer.
 		c.finish(Returned, nil)
 	}
 }
@@ -492,16 +523,13 @@ func (c *Coroutine) bodyEnded() {
 // native engine the image was copied back before the body could end, and
 // the body is past its last switch.
 func (c *Coroutine) finish(o Outcome, p *Panic) {
-	c.release() // before the phase changes: it reads aux as the image holder
-	c.n.phase = finished
+	c.free()
 	c.n.outcome = o
-	c.n.aux = unsafe.Pointer(p)
+	c.n.ended = p
+	atomic.StoreUint32(&c.n.phase, uint32(Finished))
 }
 
 // String describes the coroutine for debugging.
 func (c *Coroutine) String() string {
-	return fmt.Sprintf("sharedstack.Coroutine{phase: %d, closing: %v}", c.n.phase, c.n.closing)
+	return fmt.Sprintf("sharedstack.Coroutine{phase: %v, closing: %v}", c.Phase(), c.n.closing)
 }
-
-// Started reports whether the body has begun to run.
-func (c *Coroutine) Started() bool { return c.n.phase != fresh }

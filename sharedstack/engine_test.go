@@ -64,7 +64,9 @@ func TestResumeYieldClose(t *testing.T) {
 			assert.Nil(t, p)
 			assert.True(t, c.Finished())
 			assert.Equal(t, []string{"start", "deferred"}, log)
-			assert.Panics(t, func() { c.Resume() })
+			o, p = c.Resume()
+			assert.Equal(t, Busy, o, "a finished coroutine is not resumed")
+			assert.Nil(t, p)
 		})
 	}
 }

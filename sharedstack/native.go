@@ -117,9 +117,9 @@ var startBody, continueBody = asmFunc(startBodyPC()), asmFunc(continueBodyPC())
 
 // bodyRunSlot is the offset of Body.Run's code in a Body's method table
 // (runtime.itab: interface type, type, hash and padding, then the methods
-// sorted by name: CheckYield, Ended, Resumed, Run, Started). The probe
+// sorted by name: Run, Started). The probe
 // checks it (probeBodyRunSlot).
-const bodyRunSlot = 24 + 3*8
+const bodyRunSlot = 24 + 0*8
 
 // funcval is the layout of a func value's target (runtime.funcval).
 type funcval struct{ fn uintptr }
@@ -135,15 +135,15 @@ func asmFunc(pc uintptr) func(*Coroutine) {
 
 // What only the assembly refers to; this keeps the linters aware that it
 // is used.
-var _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _ = ysBPOff, bodyRunSlot, beginBody, switchIn, switchOut, yieldResumed, portableResume,
-	portableSuspend, badResume, yieldClosing, yieldWhileClosing, runFn, yieldPrepareFn,
-	stackMargin, brokenSwitch, relocateHere, prepareFor, growThenRelocate
+var _ = []any{ysBPOff, bodyRunSlot, beginBody, switchIn, switchOut, yieldResumed, portableResume,
+	portableSuspend, yieldClosing, yieldWhileClosing, runFn, yieldPrepareFn,
+	stackMargin, brokenSwitch, relocateHere, prepareFor, growThenRelocate, pushFor, notResumedFor}
 
 // yieldWhileClosing is yieldSwitch's path for a coroutine that is closing
 // already when it yields (a body that recovered the unwind and yields
 // again; or a misuse, which CheckYield reports).
 func yieldWhileClosing(n *native) {
-	coroutineOf(n).body().CheckYield()
+	n.checkYield()
 	yieldClosing(n)
 }
 
@@ -164,14 +164,17 @@ type native struct {
 	// Coroutine (InitOwned), 0 if none: the owner keeps it reachable, so
 	// pointers into it are not retained.
 	ownerLen uint32
-	// The Coroutine's life (see coroutine.go) and two small fields, kept
-	// here to fill the word after the 32-bit fields: with millions of
-	// coroutines, a Coroutine of 88 bytes keeps costack's coroutine state
-	// (word-sized values) in the 144-byte size class (TestStateSizeClass
-	// in package costack). Plain fields, not an embedded struct: each
-	// level of field access counts against inlining Resume, which must
-	// stay inlined.
-	phase   phase
+	// phase is the Coroutine's life (Phase; coroutine.go), changed
+	// atomically. With the small fields after it, it fills the word after
+	// the 32-bit fields: with millions of coroutines, a Coroutine of 104
+	// bytes keeps costack's coroutine state (word-sized values) in the
+	// 128-byte size class (TestStateSizeClass in package costack). Plain
+	// fields, not an embedded struct: each level of field access counts
+	// against inlining Resume, which must stay inlined.
+	phase uint32
+	// noYield counts the no-yield calls (NoYield, interop.Call) in
+	// progress in the body.
+	noYield uint16
 	closing bool
 	// unwinds: the pending yield was made by YieldOrUnwind, so the engine
 	// itself unwinds the body when it is resumed to be closed.
@@ -189,13 +192,6 @@ type native struct {
 	// the coordinate system of the image's own pointers and is used only
 	// to relocate the image, never to reach the live stack (I4).
 	oldBottom uintptr
-	// resumer is the g that runs the coroutine, xor this native's own
-	// address (set by enter): a yield must come from that goroutine and
-	// through this very native, not a copy of the object that holds it
-	// (say, a copied costack.Yielder: the copy would take the image into
-	// the same block). A uintptr, written by assembly without a write
-	// barrier: it is only compared.
-	resumer uintptr
 	// shape describes the frames in the image when the chain has one
 	// (shared by every coroutine suspended at the same chain); nil when
 	// the image is described by walking its chain (native_chain.go).
@@ -203,14 +199,9 @@ type native struct {
 	// blkPtr is the image block, outside the Go heap: an image is never
 	// scanned (I2); its pointers are kept alive by keep.
 	blkPtr uintptr
-	// aux is, until the body ends, for a coroutine of New or Init (whose
-	// engine frees the image block if it is dropped) the *imageBlock that
-	// the cleanup frees (a separate object, so that the cleanup does not
-	// keep the coroutine reachable; blkPtr and blkClass are a copy of it),
-	// and for a coroutine of InitOwned its owner's body argument
-	// (SetBodyArg); once the body has ended, the *Panic it ended with, if
-	// any. One word for things never needed at the same time.
-	aux unsafe.Pointer
+	// ended is the panic the body ended with, once it has (Resume returns
+	// it).
+	ended *Panic
 	// keep is the retention list: the first element of an array of nkeep
 	// pointers, holding every heap pointer the GC would find in the image
 	// (nil after them), written while the frames were still on the stack
@@ -227,6 +218,10 @@ type native struct {
 	// nil while running, or when nothing is pending; the assembly tests
 	// it.
 	defers *deferRef
+	// parent is, while the coroutine runs, the coroutine that was running
+	// on its goroutine when it was resumed (Normal meanwhile), or nil
+	// (current.go).
+	parent *native
 }
 
 // portState returns the portable engine's state, or nil on the native
@@ -243,19 +238,8 @@ func (n *native) setPortState(p *portable) {
 	n.keep = (*unsafe.Pointer)(unsafe.Pointer(p))
 }
 
-// held returns the cleanup's copy of the image block (see aux), or nil.
-func (n *native) held() *imageBlock {
-	if n.phase == finished || n.ownerLen != 0 {
-		return nil
-	}
-	return (*imageBlock)(n.aux)
-}
-
 func (n *native) footprint() int {
 	f := int(n.nkeep) * 8
-	if n.held() != nil {
-		f += int(unsafe.Sizeof(imageBlock{}))
-	}
 	if n.blkPtr != 0 {
 		f += int(blockSize(n.blkClass))
 	}
@@ -267,15 +251,18 @@ func (n *native) footprint() int {
 	return f
 }
 
-// release frees the image block and forgets the engine's state, keeping
-// the coroutine's life and owner; aux is the caller's (finish).
+// release frees the image block and forgets the image, keeping the
+// coroutine's life, owner and who resumed it (TestNativeReleaseForgetsImage
+// lists which field is which). Field by field, not a struct assignment:
+// phase is read and compared-and-swapped by other goroutines at any time,
+// and must only be written atomically.
 func (n *native) release() {
-	if h := n.held(); h != nil {
-		freeImage(h)
-	} else if n.blkPtr != 0 {
+	if n.blkPtr != 0 {
 		arenaFree(imageBlock{n.blkPtr, n.blkClass})
 	}
-	*n = native{ownerLen: n.ownerLen, phase: n.phase, closing: n.closing, unwinds: n.unwinds, outcome: n.outcome, aux: n.aux}
+	n.size, n.baseOff, n.nkeep, n.blkClass, n.flags = 0, 0, 0, 0, 0
+	n.oldBottom, n.blkPtr = 0, 0
+	n.shape, n.keep, n.defers = nil, nil, nil
 }
 
 // keepSlice returns the retention list's array.
@@ -433,18 +420,19 @@ func brokenSwitch(n *native) {
 // runtime adjusts it if the stack moves during the calls below; every
 // other position is an offset from it.
 func yieldPrepare(n *native) {
-	c := coroutineOf(n)
-	c.body().CheckYield()
+	n.checkYield()
 	gp := rt.GetG()
 	bottom := yieldBottom()
 	if pc := *(*uintptr)(unsafe.Add(bottom, firstPCOff)); pc != ysPrepareRet.Load() {
 		checkYieldBottom(pc)
 	}
-	if uintptr(unsafe.Pointer(gp))^uintptr(unsafe.Pointer(n)) != n.resumer {
+	// A yield must come from the goroutine running the body and through
+	// this very native, not a copy of the object that holds it (say, a
+	// copied costack.Yielder: the copy would take the image into the same
+	// block): the goroutine's record (current.go) says both.
+	rec := goroutines.Get()
+	if rec.current.Load() != n {
 		panic(msgOtherGoroutine)
-	}
-	if n.phase != active {
-		panic("costack: Yield of a coroutine that is not running")
 	}
 	size := gp.StackHi - uintptr(n.baseOff) - uintptr(bottom) // no call in between: consistent
 	if size == 0 || size%8 != 0 || size > gp.StackHi-uintptr(bottom) {
@@ -479,6 +467,7 @@ func yieldPrepare(n *native) {
 					n.shape = s
 					n.flags = s.flags()
 				}
+				n.popFrom(rec) // last: nothing of the coroutine runs until the switch
 				return
 			}
 		}
@@ -490,7 +479,6 @@ func yieldPrepare(n *native) {
 // the one the coroutine's last yield had, or with defer records pending,
 // or whose image or retention list changes size.
 func yieldFull(n *native, gp *rt.G, bottom unsafe.Pointer, size uintptr) {
-	c := coroutineOf(n)
 	// The coroutine's defer records: checked now, detached last. records
 	// is how many there are, stackRecs the offsets of the stack-allocated
 	// ones (roots for retention: the GC reaches them through g._defer, not
@@ -596,20 +584,12 @@ func yieldFull(n *native, gp *rt.G, bottom unsafe.Pointer, size uintptr) {
 
 	// The image block: the smallest class that holds the image; a smaller
 	// one after a deep excursion.
-	if n.aux == nil && n.ownerLen == 0 && n.blkPtr == 0 {
-		h := new(imageBlock)
-		n.aux = unsafe.Pointer(h)
-		runtime.AddCleanup(c, freeImage, h)
-	}
 	if blk := blockSize(n.blkClass); n.blkPtr == 0 || blk < size || blk >= 4*size && blk > arenaSmallMax {
 		if n.blkPtr != 0 {
 			arenaFree(imageBlock{n.blkPtr, n.blkClass})
 		}
 		b := arenaAlloc(size)
 		n.blkPtr, n.blkClass = b.ptr, b.class
-		if h := n.held(); h != nil {
-			*h = b
-		}
 	}
 	// The retention list is sized to what it holds, not to the chain's
 	// bound (most slots hold nil, stack addresses or pointers into the
@@ -663,6 +643,9 @@ func yieldFull(n *native, gp *rt.G, bottom unsafe.Pointer, size uintptr) {
 	if openDefers {
 		n.flags = flagOpenDefers
 	}
+	// The coroutine leaves the goroutine's record (current.go): nothing of
+	// it runs until the switch.
+	n.pop()
 	// Last, with nothing that can panic or move the stack after it: a
 	// panic past this point would lose the detached records.
 	if refs != nil {

@@ -79,3 +79,7 @@ func nextFrame(sp, spd uintptr) (pcOff, callerSP uintptr) { return sp + spd, sp 
 // savedFPOff is where a frame whose pcsp value is spd > 0 keeps its
 // caller's BP, from its SP.
 func savedFPOff(spd uintptr) int32 { return int32(spd) - 8 }
+
+// pushInRun: run pushes the coroutine (current.go), as enter calls it on
+// every resume on amd64.
+const pushInRun = true

@@ -44,12 +44,8 @@
 // func enter(n *native)
 TEXT ·enter(SB), NOSPLIT, $16-8
 	NO_LOCAL_POINTERS
-	MOVQ n+0(FP), AX
-	// Only a fresh or suspended coroutine may be resumed (phase order in
-	// coroutine.go); badResume panics.
-	CMPB native_phase(AX), $const_active
-	JAE bad
-	MOVB $const_active, native_phase(AX)
+	// The caller has taken the coroutine (Acquire: its phase is Running)
+	// and holds it until it releases it, after the switch (Release).
 	MOVQ n+0(FP), AX
 	// run's argument lives here, in our frame: it must hold n (which is
 	// also the Coroutine, at offset 0) on every resume.
@@ -57,9 +53,6 @@ TEXT ·enter(SB), NOSPLIT, $16-8
 	CMPB native_portable(AX), $0
 	JNE portable
 	MOVQ (TLS), CX
-	MOVQ CX, BX
-	XORQ AX, BX                  // g ^ n: see native.resumer
-	MOVQ BX, native_resumer(AX)
 	// run(c) at its register-ABI entry, through a func value: calling it
 	// by symbol from assembly would go through an ABI0 wrapper, one more
 	// frame. The register ABI wants g in R14 and X15 zero; AX = n is c (n
@@ -69,18 +62,13 @@ TEXT ·enter(SB), NOSPLIT, $16-8
 	XORPS X15, X15
 	MOVQ ·runFn(SB), DX
 	CALL (DX)
-	// The coroutine returned, or switchOut returned to our caller on its
-	// behalf.
+	// The body ended, or was not resumed (NoStack); switchOut returns to
+	// our caller itself, on the coroutine's behalf.
 	RET
 
 portable:
 	CALL ·portableResume(SB)
 	RET
-
-bad:
-	MOVQ AX, 0(SP)
-	CALL ·badResume(SB)
-	INT $3	// not reached: badResume panics
 
 // beginBody starts the body of c (AX), called by run as startBody (see
 // native.go):
@@ -328,15 +316,15 @@ outRep:
 	SHRQ $3, CX
 	REP; MOVSQ
 outDone:
-	// The coroutine is suspended (the phase and outcome Resume reads).
-	MOVB $const_suspended, native_phase(AX)
-	MOVB $const_Yielded, native_outcome(AX)
 	// Return from enter on its behalf, as its epilogue would, leaving
 	// run's frame (rebuilt by the next resume; its deferred call is
 	// open-coded, in the frame: nothing refers to it) and enter's (at E =
 	// base+runFrame: locals [E, E+16), saved BP at E+16, return PC at
 	// E+24, its caller's SP at E+32), with an indirect jump rather than
-	// mispredicted returns (see switchIn).
+	// mispredicted returns (see switchIn). The coroutine is suspended:
+	// first the outcome ResumeAcquired reads (the phase stays Running:
+	// the holder releases it).
+	MOVB $const_Yielded, native_outcome(AX)
 	ADDQ ·runFrame(SB), DX
 	MOVQ 24(DX), BX
 	MOVQ 16(DX), BP

@@ -228,15 +228,6 @@ func (c *arenaClass) remove(ch *arenaChunk) {
 	ch.inAvail, ch.prevAvail, ch.nextAvail = false, nil, nil
 }
 
-// freeImage is the cleanup of a native: it frees the block the native
-// held when it became unreachable, if any.
-func freeImage(b *imageBlock) {
-	if b.ptr != 0 {
-		arenaFree(*b)
-		*b = imageBlock{}
-	}
-}
-
 // arenaBytes returns the block as a byte slice (for tests).
 func (b *imageBlock) bytes() []byte {
 	return unsafe.Slice((*byte)(unsafe.Add(nil, b.ptr)), b.size())

@@ -67,3 +67,7 @@ func savedFPOff(uintptr) int32 { return -8 }
 // Implemented in native_arm64.s, besides those declared in native.go.
 func switchInPC() uintptr
 func switchOutPC() uintptr
+
+// pushInRun: run does not push the coroutine (current.go): on arm64
+// enter continues an image itself, and pushes.
+const pushInRun = false

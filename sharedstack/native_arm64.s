@@ -49,14 +49,15 @@
 // func enter(n *native)
 TEXT ·enter(SB), NOSPLIT, $16-8
 	NO_LOCAL_POINTERS
+	// The caller has taken the coroutine (Acquire: its phase is Running)
+	// and holds it until it releases it, after the switch (Release).
 	MOVD	n+0(FP), R0
-	// Only a fresh or suspended coroutine may be resumed (phase order in
-	// coroutine.go); badResume panics.
-	MOVBU	native_phase(R0), R1
-	CMP	$const_active, R1
-	BHS	bad
-	MOVD	$const_active, R1
-	MOVB	R1, native_phase(R0)
+	MOVD	R0, 8(RSP)
+	MOVBU	native_portable(R0), R1
+	CBNZ	R1, portable
+	// The coroutine is this goroutine's current one (pushFor, Go code,
+	// through its ABI0 wrapper: n at 8(RSP); current.go).
+	BL	·pushFor(SB)
 again:
 	MOVD	n+0(FP), R0
 	// The outermost coroutine frame's argument (the spill slot of run's
@@ -67,10 +68,6 @@ again:
 	// the call of run (also the LR run saves).
 	ADR	returned, R1
 	MOVD	R1, const_enterContSlot(RSP)
-	MOVBU	native_portable(R0), R1
-	CBNZ	R1, portable
-	EOR	R0, g, R1                    // g ^ n: see native.resumer
-	MOVD	R1, native_resumer(R0)
 	SUB	$8, RSP, R4                  // R4 = base (= R29)
 	MOVWU	native_size(R0), R2
 	CBNZ	R2, resume
@@ -88,7 +85,7 @@ again:
 	MOVD	0(R26), R1
 	CALL	(R1)
 returned:
-	// The coroutine returned, or switchOut returned here on its behalf.
+	// The body yielded (switchOut returned here on its behalf) or ended.
 	RET
 
 resume:
@@ -129,23 +126,17 @@ reloc:
 	BL	·prepareFor(SB)
 	MOVBU	16(RSP), R1
 	CBNZ	R1, again
-	// No room within the limit: not resumed. The coroutine is suspended
-	// again, and Resume reports NoStack.
+	// No room within the limit: not resumed, still suspended (and not
+	// closing: notResumedFor).
+	BL	·notResumedFor(SB)           // n at 8(RSP)
 	MOVD	n+0(FP), R0
-	MOVD	$const_suspended, R1
-	MOVB	R1, native_phase(R0)
 	MOVD	$const_NoStack, R1
 	MOVB	R1, native_outcome(R0)
 	RET
 
 portable:
-	BL	·portableResume(SB)          // n is at 8(RSP)
+	BL	·portableResume(SB)          // n at 8(RSP)
 	RET
-
-bad:
-	MOVD	R0, 8(RSP)
-	BL	·badResume(SB)
-	UNDEF	// not reached: badResume panics
 
 // switchIn copies the image of n (R0) below base = its entry RSP-8 (enter's
 // frame pointer), whose room and coordinates enter checked, and continues
@@ -312,9 +303,8 @@ outTail:
 	MOVD	(R3), R5
 	MOVD	R5, (R6)
 outDone:
-	// The coroutine is suspended (the phase and outcome Resume reads).
-	MOVD	$const_suspended, R5
-	MOVB	R5, native_phase(R0)
+	// The coroutine is suspended: the outcome ResumeAcquired reads (the
+	// phase stays Running: the holder releases it).
 	MOVD	$const_Yielded, R5
 	MOVB	R5, native_outcome(R0)
 	ADD	$8, R2, R7                   // enter's RSP

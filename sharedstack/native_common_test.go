@@ -385,19 +385,19 @@ type ownerBody struct {
 func (b *ownerBody) Started()    {}
 func (b *ownerBody) CheckYield() {}
 func (b *ownerBody) Resumed()    {}
-func (b *ownerBody) Run()        { b.ran++; b.c.YieldOrUnwind() }
+func (b *ownerBody) Run()        { b.ran++; YieldOrUnwind(&b.c) }
 func (b *ownerBody) Ended()      {}
 
-// The engine keeps only the body's method table: Init accepts only the
+// The engine keeps only the body's method table: InitOwned accepts only the
 // coroutine's owner as its body, and the body it calls is that owner.
 func TestInitWantsTheOwnerAsBody(t *testing.T) {
 	for _, k := range kinds() {
 		t.Run(k.String(), func(t *testing.T) {
 			var stray Coroutine
-			assert.PanicsWithValue(t, "sharedstack: Init with a body that is not the coroutine's owner (a pointer to the object whose first field is the Coroutine)",
-				func() { _ = stray.InitOn(k, &ownerBody{}, 0) })
+			assert.PanicsWithValue(t, "sharedstack: InitOwned with a body that is not the coroutine's owner (a pointer to the object whose first field is the Coroutine)",
+				func() { _ = stray.InitOn(k, &ownerBody{}, unsafe.Sizeof(ownerBody{})) })
 			b := &ownerBody{}
-			require.NoError(t, b.c.InitOn(k, b, 0))
+			require.NoError(t, b.c.InitOn(k, b, unsafe.Sizeof(*b)))
 			assert.Equal(t, Body(b), b.c.body())
 			o, p := b.c.Resume()
 			require.Nil(t, p)
@@ -405,32 +405,6 @@ func TestInitWantsTheOwnerAsBody(t *testing.T) {
 			assert.Equal(t, 1, b.ran)
 			require.Nil(t, closeP(&b.c))
 			assert.True(t, b.c.Finished())
-		})
-	}
-}
-
-// An owner's body argument is kept by the engine from before the first
-// resume until the body ends, where BodyArgOffset says; SetBodyArg refuses
-// a coroutine that is not owned or not fresh.
-func TestBodyArg(t *testing.T) {
-	for _, k := range kinds() {
-		t.Run(k.String(), func(t *testing.T) {
-			arg := new(int)
-			b := &ownerBody{}
-			require.NoError(t, b.c.InitOn(k, b, unsafe.Sizeof(*b)))
-			b.c.SetBodyArg(unsafe.Pointer(arg))
-			assert.Equal(t, unsafe.Pointer(arg), b.c.BodyArg())
-			assert.Equal(t, unsafe.Pointer(arg), *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(&b.c), BodyArgOffset)))
-			o, p := b.c.Resume()
-			require.Nil(t, p)
-			require.Equal(t, Yielded, o)
-			assert.Equal(t, unsafe.Pointer(arg), b.c.BodyArg(), "kept while the body runs")
-			assert.Panics(t, func() { b.c.SetBodyArg(nil) }, "not fresh")
-			require.Nil(t, closeP(&b.c))
-
-			var stray ownerBody
-			require.NoError(t, stray.c.InitOn(k, &stray, 0))
-			assert.Panics(t, func() { stray.c.SetBodyArg(nil) }, "not owned")
 		})
 	}
 }

@@ -2,21 +2,21 @@
 
 package sharedstack
 
-import "unsafe"
-
 // Where there is no native engine, Coroutine still has its native field
-// (with what Init records), and every coroutine is portable.
+// (with what InitOwned records), and every coroutine is portable.
 
 type native struct {
 	size     uint32 // always 0: no image
 	ownerLen uint32 // recorded, unused
-	phase    phase
+	phase    uint32 // Phase, changed atomically
+	noYield  uint16
 	closing  bool
 	unwinds  bool
 	outcome  Outcome
-	portable bool           // always: every coroutine is portable
-	aux      unsafe.Pointer // the *Panic the body ended with
+	portable bool   // always: every coroutine is portable
+	ended    *Panic // the panic the body ended with
 	port     *portable
+	parent   *native
 }
 
 func (n *native) portState() *portable { return n.port }
@@ -31,18 +31,16 @@ func (*native) prepareResume() bool       { return true }
 // startBody starts the body for run; continueBody is never needed.
 var startBody, continueBody = func(c *Coroutine) { c.bodyOutOfLine().Run() }, (func(*Coroutine))(nil)
 
-func enter(n *native) {
-	if n.phase >= active {
-		badResume(n)
-	}
-	n.phase = active
-	portableResume(n)
-}
+func enter(n *native)       { portableResume(n) }
 func yieldSwitch(n *native) { portableSuspend(n) }
 
-// YieldOrUnwind is c.YieldOrUnwind() as a function (see native.go: on the
-// native engine it is the switch, in assembly).
+// YieldOrUnwind is Yield, except that if c is being closed, or is closed
+// while suspended, the body unwinds from here (see native.go: on the native
+// engine it is the switch, in assembly).
 func YieldOrUnwind(c *Coroutine) {
 	c.n.unwinds = true
 	portableSuspend(&c.n)
 }
+
+// pushInRun: no native engine, nothing for run to push.
+const pushInRun = false

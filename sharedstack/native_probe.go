@@ -170,7 +170,7 @@ func probeDeferRecords() (err error) {
 // name), and in a known Body's table the code of its Run method.
 func probeBodyRunSlot() error {
 	bt := reflect.TypeFor[Body]()
-	if bt.NumMethod() != 5 || bt.Method((bodyRunSlot-24)/8).Name != "Run" {
+	if bt.NumMethod() != 2 || bt.Method((bodyRunSlot-24)/8).Name != "Run" {
 		return errors.New("the method order of Body is not the one beginBody expects")
 	}
 	b := Body(new(funcCoroutine))
@@ -216,7 +216,7 @@ func probeRun() error {
 			got = append(got, a.next.next.data[i]+b.next.data[3]+len(a.s))
 		}
 	}
-	c.init(Native, o)
+	c.setup(Native, o, unsafe.Sizeof(*o))
 	c.Resume()
 	// The chain of that yield: the known frames, in order, with the body's
 	// two address-taken nodes as stack objects.

@@ -3,8 +3,6 @@ package sharedstack
 import (
 	"iter"
 	"unsafe"
-
-	"github.com/costack-dev/costack/internal/gls"
 )
 
 // portable runs a coroutine on the runtime's coroutine switch, through
@@ -20,10 +18,6 @@ type portable struct {
 	yield func(struct{}) bool
 	// coro is next's runtime coro, whose lock record syncLock keeps.
 	coro *runtimeCoro
-	// bodyG is the body's goroutine (gls.ID), the only one that may yield,
-	// and co the coroutine, the only one that may (not a copy of it).
-	bodyG uintptr
-	co    *Coroutine
 	// woke is how many cgo callbacks the body's goroutine was inside of
 	// when it last woke (callbackDepth): a yield from deeper is a yield
 	// from inside a callback the body made.
@@ -39,7 +33,6 @@ func (p *portable) resume(c *Coroutine) {
 		_ = portableLocks()
 		p.next, _ = iter.Pull(func(yield func(struct{}) bool) {
 			p.yield = yield
-			p.bodyG, p.co = gls.ID(), c
 			p.woke = callbackDepth()
 			// The body's end is a switch too (coroexit, after this
 			// function returns), made in whatever lock state the body
@@ -51,18 +44,25 @@ func (p *portable) resume(c *Coroutine) {
 	}
 	syncLock(p.coro)
 	// If the body calls runtime.Goexit, next propagates it to this
-	// goroutine, as the contract asks.
+	// goroutine, as the contract asks: Resume then never returns to undo
+	// its push, which is done here as the exit goes on.
+	returned := false
+	defer func() {
+		if !returned {
+			c.n.pop()
+		}
+	}()
 	p.next()
+	returned = true
 }
 
 // handBack records the body goroutine's lock state for its last switch.
 func (p *portable) handBack() { syncLock(p.coro) }
 
 func (p *portable) suspend(c *Coroutine) {
-	if c.n.phase != active {
-		panic("costack: Yield of a coroutine that is not running")
-	}
-	if gls.ID() != p.bodyG || c != p.co {
+	// Only the body's goroutine, through this very coroutine (not a copy
+	// of it), may yield: its record says both (startedHere).
+	if goroutines.Get().current.Load() != &c.n {
 		panic(msgOtherGoroutine)
 	}
 	if callbackDepth() > p.woke {
@@ -93,5 +93,5 @@ func (p *portable) footprint() int {
 func (p *portable) release() {
 	// coro stays: the body's goroutine hands back with it after the body
 	// has ended (handBack), and next's closure holds it anyway.
-	p.next, p.yield, p.co = nil, nil, nil
+	p.next, p.yield = nil, nil
 }

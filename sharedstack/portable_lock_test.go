@@ -236,7 +236,7 @@ func TestNestedResumeOnLockedThread(t *testing.T) {
 					for {
 						_, mi := lockDepth()
 						ms = append(ms, mi)
-						inner.YieldOrUnwind()
+						YieldOrUnwind(inner)
 					}
 				})
 				outer, _ = NewOn(k, func() {
@@ -244,7 +244,7 @@ func TestNestedResumeOnLockedThread(t *testing.T) {
 						inner.Resume()
 						_, mo := lockDepth()
 						ms = append(ms, mo)
-						outer.YieldOrUnwind()
+						YieldOrUnwind(outer)
 					}
 				})
 				for range 3 {
@@ -363,7 +363,7 @@ func BenchmarkPortableLockState(b *testing.B) {
 				var c *Coroutine
 				c, _ = NewOn(Portable, func() {
 					for {
-						c.YieldOrUnwind()
+						YieldOrUnwind(c)
 					}
 				})
 				c.Resume()

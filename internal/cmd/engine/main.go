@@ -5,7 +5,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/costack-dev/costack/costack"
+	"github.com/costack-dev/costack/sharedstack"
 )
 
-func main() { fmt.Println(costack.Engine()) }
+func main() { fmt.Println(sharedstack.Engine()) }
