@@ -2,6 +2,7 @@ package interop_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -57,6 +58,19 @@ func ExampleStart() {
 	<-f.Done()
 	fmt.Println(f.Result())
 	// Output: read from a slow device <nil>
+}
+
+// A call that panics on a worker ends with costack's PanicError, the error
+// of a coroutine whose body panicked: one errors.As catches either.
+func ExamplePanicError() {
+	_, err := interop.Start(context.Background(), func(ctx context.Context) (int, error) {
+		panic("device on fire")
+	}).Result()
+	var pe *costack.PanicError // the same type as *interop.PanicError
+	if errors.As(err, &pe) {
+		fmt.Println("the call panicked:", pe.Value)
+	}
+	// Output: the call panicked: device on fire
 }
 
 func ExamplePool() {

@@ -2,46 +2,12 @@ package interop
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
 	"github.com/costack-dev/costack/costack"
 )
-
-// ErrClosed is the error of a call submitted to a closed [Pool] or
-// [Thread], or still queued on a Pool when it is closed (a Thread runs what
-// was queued before Close, unless its goroutine exited).
-var ErrClosed = errors.New("interop: executor closed")
-
-// PanicError is the error a blocking call ends with when its function
-// panicked (or called runtime.Goexit) on a worker. The worker survives.
-type PanicError struct {
-	// Value is the value the function panicked with; nil for Goexit.
-	Value any
-	// Goexit is true when the function called runtime.Goexit (for example
-	// through t.FailNow) instead of returning or panicking.
-	Goexit bool
-	// Stack is the worker's stack trace at the panic.
-	Stack []byte
-}
-
-// Error describes the panic (or Goexit) of the call.
-func (e *PanicError) Error() string {
-	if e.Goexit {
-		return "interop: blocking call called runtime.Goexit"
-	}
-	return fmt.Sprintf("interop: blocking call panicked: %v", e.Value)
-}
-
-// Unwrap returns the panic value when it is an error.
-func (e *PanicError) Unwrap() error {
-	err, _ := e.Value.(error)
-	return err
-}
 
 // Executor runs blocking calls on goroutines other than the caller's. It is
 // implemented by [*Pool] and [*Thread]; pass one to [BlockOn] or [StartOn].
@@ -307,7 +273,7 @@ func (f *Future[T]) run(stop context.Context) {
 		if !returned {
 			r := recover()
 			var zero T
-			f.finish(zero, &PanicError{Value: r, Goexit: r == nil, Stack: debug.Stack()})
+			f.finish(zero, newPanicError(r))
 		}
 	}()
 	v, err := f.fn(f.ctx)

@@ -40,7 +40,7 @@ func TestPanicInBlockingCallComesBackAsError(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, boom, pe.Value)
 	assert.ErrorIs(t, err, boom)
-	assert.False(t, pe.Goexit)
+	assert.NotErrorIs(t, err, ErrGoexit)
 	assert.NotEmpty(t, pe.Stack)
 	// The pool still works.
 	v, err := StartOn(p, context.Background(), func(ctx context.Context) (int, error) { return 2, nil }).Result()
@@ -64,7 +64,9 @@ func TestGoexitInBlockingCallComesBackAsError(t *testing.T) {
 	_, err := f1.Result()
 	var pe *PanicError
 	require.ErrorAs(t, err, &pe)
-	assert.True(t, pe.Goexit)
+	assert.Equal(t, ErrGoexit, pe.Value)
+	assert.ErrorIs(t, err, ErrGoexit)
+	assert.NotEmpty(t, pe.Stack)
 	assert.Contains(t, err.Error(), "Goexit")
 	v, err := f2.Result()
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package interop
 import (
 	"context"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -105,7 +104,7 @@ func (t *Thread) loop(started chan<- struct{}) {
 // is running) runs fn directly. Do returns [ErrClosed], without running fn,
 // if the thread is closed or closes before fn starts. If fn calls
 // runtime.Goexit, the locked goroutine cannot go on: the thread closes and
-// Do returns a [*PanicError] with Goexit set.
+// Do returns a [*PanicError] whose Value is [ErrGoexit].
 func (t *Thread) Do(fn func()) error {
 	_, err := DoValue(t, func() struct{} { fn(); return struct{}{} })
 	return err
@@ -145,7 +144,7 @@ func (d *doCall[T]) run(context.Context) {
 			d.p = recover()
 			if d.p == nil {
 				d.panicked = false
-				d.err = &PanicError{Goexit: true, Stack: debug.Stack()}
+				d.err = newPanicError(nil)
 			}
 		}
 		close(d.done)

@@ -118,7 +118,8 @@ func TestGoexitOnThreadClosesIt(t *testing.T) {
 	err := th.Do(runtime.Goexit)
 	var pe *PanicError
 	require.ErrorAs(t, err, &pe)
-	assert.True(t, pe.Goexit)
+	assert.Equal(t, ErrGoexit, pe.Value)
+	assert.ErrorIs(t, err, ErrGoexit)
 	assert.ErrorIs(t, th.Do(func() {}), ErrClosed)
 	th.Close()
 }
