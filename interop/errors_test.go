@@ -22,7 +22,7 @@ func TestOnePanicErrorForCallsAndCoroutines(t *testing.T) {
 	th := NewThread()
 	defer th.Close()
 
-	_, poolErr := StartOn(p, context.Background(), func(ctx context.Context) (int, error) { panic(boom) }).Result()
+	_, poolErr := StartOn(context.Background(), p, func(ctx context.Context) (int, error) { panic(boom) }).Result()
 	co := costack.New(func(y *costack.Yielder[int, int], _ int) int { panic(boom) })
 	_, _, coErr := co.Resume(0)
 	s := costack.NewScheduler()
@@ -32,7 +32,7 @@ func TestOnePanicErrorForCallsAndCoroutines(t *testing.T) {
 		s.Tick()
 	}
 	taskErr := tk.Err()
-	_, threadErr := StartOn(th, context.Background(), func(ctx context.Context) (int, error) { panic(boom) }).Result()
+	_, threadErr := StartOn(context.Background(), th, func(ctx context.Context) (int, error) { panic(boom) }).Result()
 
 	for name, err := range map[string]error{
 		"pool": poolErr, "thread": threadErr, "coroutine": coErr, "task": taskErr,

@@ -78,7 +78,7 @@ func ExamplePool() {
 	defer p.Close()
 	var fs []*interop.Future[int]
 	for i := range 10 {
-		fs = append(fs, interop.StartOn(p, context.Background(), func(ctx context.Context) (int, error) {
+		fs = append(fs, interop.StartOn(context.Background(), p, func(ctx context.Context) (int, error) {
 			return i * i, nil
 		}))
 	}

@@ -207,11 +207,11 @@ type Future[T any] struct {
 // task: a goroutine, or a bare coroutine that yields while the call runs
 // and lets its resumer wait on [Future.Done].
 func Start[T any](ctx context.Context, fn func(ctx context.Context) (T, error)) *Future[T] {
-	return StartOn(DefaultPool(), ctx, fn)
+	return StartOn(ctx, DefaultPool(), fn)
 }
 
 // StartOn is [Start] on a given executor (a [*Pool] or a [*Thread]).
-func StartOn[T any](ex Executor, ctx context.Context, fn func(ctx context.Context) (T, error)) *Future[T] {
+func StartOn[T any](ctx context.Context, ex Executor, fn func(ctx context.Context) (T, error)) *Future[T] {
 	f := new(Future[T])
 	f.init(ctx, fn)
 	f.submitTo(ex)

@@ -34,7 +34,7 @@ func TestThreadRunsEveryCallOnOneOSThread(t *testing.T) {
 		assert.Equal(t, first, tid)
 	}
 	// Calls submitted with StartOn run there too.
-	tid, err := StartOn(th, context.Background(), func(ctx context.Context) (int, error) { return osThreadID(), nil }).Result()
+	tid, err := StartOn(context.Background(), th, func(ctx context.Context) (int, error) { return osThreadID(), nil }).Result()
 	require.NoError(t, err)
 	assert.Equal(t, first, tid)
 }
@@ -102,7 +102,7 @@ func TestThreadClose(t *testing.T) {
 	th.Close()
 	th.Close() // idempotent
 	assert.ErrorIs(t, th.Do(func() { t.Error("ran after Close") }), ErrClosed)
-	_, err := StartOn(th, context.Background(), func(ctx context.Context) (int, error) { return 0, nil }).Result()
+	_, err := StartOn(context.Background(), th, func(ctx context.Context) (int, error) { return 0, nil }).Result()
 	assert.ErrorIs(t, err, ErrClosed)
 }
 
