@@ -17,7 +17,7 @@ import (
 // wrapped.
 func TestOnePanicErrorForCallsAndCoroutines(t *testing.T) {
 	boom := errors.New("boom")
-	p := NewPool(1)
+	p := NewPool(PoolSize(1))
 	defer p.Close()
 	th := NewThread()
 	defer th.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"strings"
 
 	"github.com/costack-dev/costack/costack"
@@ -74,7 +75,7 @@ func ExamplePanicError() {
 }
 
 func ExamplePool() {
-	p := interop.NewPool(4) // at most 4 blocking calls at once
+	p := interop.NewPool(interop.PoolSize(4)) // at most 4 blocking calls at once
 	defer p.Close()
 	var fs []*interop.Future[int]
 	for i := range 10 {
@@ -89,6 +90,17 @@ func ExamplePool() {
 	}
 	fmt.Println(sum)
 	// Output: 285
+}
+
+// A program that makes many blocking calls at once sets a larger default
+// pool in main, before anything uses it. (No output is checked: in a test
+// binary the default pool has been used by the time examples run, and
+// SetDefaultPool then returns ErrDefaultPoolInUse.)
+func ExampleSetDefaultPool() {
+	if err := interop.SetDefaultPool(interop.NewPool(interop.PoolSize(1024))); err != nil {
+		log.Fatal(err) // too late: something used the default pool already
+	}
+	fmt.Println(interop.DefaultPool().Size())
 }
 
 func ExampleThread() {

@@ -28,19 +28,6 @@ type runner interface {
 	fail(err error)
 }
 
-// DefaultPoolSize is the size [DefaultPool] is created with, at its first
-// use (later, resize it with its SetSize): enough for blocking calls to
-// overlap widely, bounded so that they cannot take an unbounded number of
-// OS threads.
-var DefaultPoolSize = max(128, 16*runtime.GOMAXPROCS(0))
-
-var defaultPool = sync.OnceValue(func() *Pool { return NewPool(DefaultPoolSize) })
-
-// DefaultPool returns the pool that [Block] and [Start] use. Its workers
-// exit when it is idle, so it needs no Close; closing it is permanent, and
-// later calls on it fail with [ErrClosed].
-func DefaultPool() *Pool { return defaultPool() }
-
 // Pool runs blocking calls on at most Size worker goroutines at once; calls
 // beyond that wait in a FIFO queue. Workers are started on demand and exit
 // as soon as the queue is empty, so an idle pool holds no goroutines. Each
@@ -60,12 +47,17 @@ type Pool struct {
 	cancel  context.CancelFunc
 }
 
-// NewPool returns a pool of at most size workers. It panics if size < 1.
-func NewPool(size int) *Pool {
-	if size < 1 {
-		panic("interop: NewPool with size < 1")
+// NewPool returns a pool configured by opts. Without [PoolSize] it runs
+// at most max(128, 16×GOMAXPROCS) calls at once (GOMAXPROCS as NewPool
+// reads it): enough for blocking calls to overlap widely, bounded so that
+// they cannot take an unbounded number of OS threads. A new pool holds no
+// goroutines until calls are submitted to it.
+func NewPool(opts ...PoolOption) *Pool {
+	cfg := poolConfig{size: max(128, 16*runtime.GOMAXPROCS(0))}
+	for _, o := range opts {
+		o.apply(&cfg)
 	}
-	p := &Pool{size: size}
+	p := &Pool{size: cfg.size}
 	p.stop, p.cancel = context.WithCancel(context.Background())
 	return p
 }

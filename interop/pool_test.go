@@ -32,7 +32,7 @@ func TestStartPassesErrors(t *testing.T) {
 }
 
 func TestPanicInBlockingCallComesBackAsError(t *testing.T) {
-	p := NewPool(1)
+	p := NewPool(PoolSize(1))
 	defer p.Close()
 	boom := errors.New("boom")
 	_, err := StartOn(context.Background(), p, func(ctx context.Context) (int, error) { panic(boom) }).Result()
@@ -49,7 +49,7 @@ func TestPanicInBlockingCallComesBackAsError(t *testing.T) {
 }
 
 func TestGoexitInBlockingCallComesBackAsError(t *testing.T) {
-	p := NewPool(1)
+	p := NewPool(PoolSize(1))
 	defer p.Close()
 	release := make(chan struct{})
 	f1 := StartOn(context.Background(), p, func(ctx context.Context) (int, error) {
@@ -75,7 +75,7 @@ func TestGoexitInBlockingCallComesBackAsError(t *testing.T) {
 
 func TestPoolIsBounded(t *testing.T) {
 	const size, calls = 3, 40
-	p := NewPool(size)
+	p := NewPool(PoolSize(size))
 	defer p.Close()
 	var running, most atomic.Int32
 	var started sync.WaitGroup
@@ -111,7 +111,7 @@ func TestPoolIsBounded(t *testing.T) {
 }
 
 func TestSetSizeStartsWorkersForQueuedCalls(t *testing.T) {
-	p := NewPool(1)
+	p := NewPool(PoolSize(1))
 	defer p.Close()
 	assert.Equal(t, 1, p.Size())
 	var started sync.WaitGroup
@@ -134,11 +134,11 @@ func TestSetSizeStartsWorkersForQueuedCalls(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Panics(t, func() { p.SetSize(0) })
-	assert.Panics(t, func() { NewPool(0) })
+	assert.Panics(t, func() { NewPool(PoolSize(0)) })
 }
 
 func TestCancelledCallDoesNotRun(t *testing.T) {
-	p := NewPool(1)
+	p := NewPool(PoolSize(1))
 	defer p.Close()
 	release := make(chan struct{})
 	first := StartOn(context.Background(), p, func(ctx context.Context) (int, error) { <-release; return 1, nil })
@@ -185,7 +185,7 @@ func TestParentContextReachesCall(t *testing.T) {
 // everywhere in Go) is the parent of the call's context, on a Pool and on a
 // Thread, and a call whose parent is done before it runs does not run.
 func TestStartOnTakesContextFirst(t *testing.T) {
-	p := NewPool(1)
+	p := NewPool(PoolSize(1))
 	defer p.Close()
 	th := NewThread()
 	defer th.Close()
@@ -214,7 +214,7 @@ func TestStartOnTakesContextFirst(t *testing.T) {
 }
 
 func TestPoolClose(t *testing.T) {
-	p := NewPool(1)
+	p := NewPool(PoolSize(1))
 	started := make(chan struct{})
 	running := StartOn(context.Background(), p, func(ctx context.Context) (int, error) {
 		close(started)
@@ -239,7 +239,7 @@ func TestPoolClose(t *testing.T) {
 // once (finish panics on a second delivery), with its own value or an
 // error.
 func TestEveryResultDeliveredOnce(t *testing.T) {
-	p := NewPool(4)
+	p := NewPool(PoolSize(4))
 	const n = 2000
 	fs := make([]*Future[int], n)
 	for i := range fs {
