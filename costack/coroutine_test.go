@@ -379,20 +379,27 @@ func TestResumeFromManyGoroutinesAndDepths(t *testing.T) {
 	assert.Equal(t, Dead, c.Status())
 }
 
+// TestFootprint: a suspended coroutine holds more than a fresh one (its
+// saved frames, or on the portable engine its goroutine's stack), and Close
+// gives all of that back: the engine then holds no more than it did for the
+// fresh coroutine.
 func TestFootprint(t *testing.T) {
 	c := New(func(y *Yielder[int, int], in int) int {
 		y.Yield(0)
 		return 0
 	})
-	fresh := c.Footprint()
-	assert.Positive(t, fresh)
+	fresh, freshEngine := c.Footprint(), c.s.co.Footprint()
+	assert.GreaterOrEqual(t, fresh, sizeofState[int, int]())
 	_, _, err := c.Resume(0)
 	require.NoError(t, err)
-	suspended := c.Footprint()
-	assert.GreaterOrEqual(t, suspended, fresh)
+	suspended, suspendedEngine := c.Footprint(), c.s.co.Footprint()
+	assert.Greater(t, suspended, fresh, "a suspended coroutine holds its saved state")
+	assert.Equal(t, suspended-fresh, suspendedEngine-freshEngine, "what it holds more is the engine's")
 	t.Logf("footprint: fresh %d B, suspended %d B (%s)", fresh, suspended, Engine())
 	require.NoError(t, c.Close())
-	assert.LessOrEqual(t, c.Footprint(), fresh)
+	require.Equal(t, Dead, c.Status())
+	assert.LessOrEqual(t, c.s.co.Footprint(), freshEngine, "Close released the saved state")
+	assert.Equal(t, sizeofState[int, int](), c.Footprint())
 }
 
 func TestDroppedSuspendedCoroutineIsClosed(t *testing.T) {
