@@ -12,7 +12,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/costack-dev/costack/sharedstack"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -576,32 +575,6 @@ func TestPullNextInsideSeqPanics(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, "costack.Pull: next called again before yield", fmt.Sprint(msg))
 	stop()
-}
-
-func TestEnginesAgree(t *testing.T) {
-	run := func(k sharedstack.Kind) []int {
-		c, err := newOn(k, func(y *Yielder[int, int], in int) int {
-			for i := range 3 {
-				in = y.Yield(in * i)
-			}
-			return in
-		})
-		if err != nil {
-			t.Skip("engine unavailable: ", err)
-		}
-		var outs []int
-		for i := 1; ; i++ {
-			out, done, err := c.Resume(i)
-			require.NoError(t, err)
-			outs = append(outs, out)
-			if done {
-				return outs
-			}
-		}
-	}
-	want := run(sharedstack.Portable)
-	assert.Equal(t, []int{0, 2, 6, 4}, want)
-	assert.Equal(t, want, run(sharedstack.Native))
 }
 
 // physicalCallers returns the names of the functions of the physical frames
