@@ -15,9 +15,9 @@ type machine struct {
 	p   *program
 	cos []dCoro
 	tr  []string
-	// refuse holds the yields that the native engine refused, with the
-	// value it panicked with: every backend panics with it instead of
-	// yielding, so that the traces stay comparable.
+	// refuse holds the yields that the refusing engine (refusingEngine)
+	// refused, with the value it panicked with: every backend panics with
+	// it instead of yielding, so that the traces stay comparable.
 	refuse map[*op]any
 	// refused collects the refusals seen in this run.
 	refused map[*op]any
@@ -169,8 +169,9 @@ func (m *machine) yield(c dctx, o *op) int {
 	return c.y.Yield(mkPayload(o.val))
 }
 
-// isRefusal reports whether a panic value is the native engine refusing a
-// yield it cannot handle (see misuse_test.go).
+// isRefusal reports whether a panic value is the native engine, or the
+// portable one in strict mode, refusing a yield that the native engine
+// cannot handle (see misuse_test.go and refusal_test.go).
 func isRefusal(r any) bool {
 	s, ok := r.(string)
 	return ok && strings.Contains(s, "not supported on the native engine")

@@ -55,6 +55,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/costack-dev/costack/sharedstack"
 )
@@ -114,13 +115,52 @@ func TestDifferentialSeesFaults(t *testing.T) {
 	caught := 0
 	for seed := range uint64(100) {
 		p := generate(seedData(seed))
-		want, _ := runProgram(refBackend, p, nil)
-		got, _ := runProgram(faulty, p, nil)
+		// The refusals, so that only the fault can tell the traces
+		// apart (in strict mode the portable engine refuses too).
+		var refuse map[*op]any
+		if k, ok := refusingEngine(); ok {
+			refuse, _, _ = findRefusals(k, p)
+		}
+		want, _ := runProgram(refBackend, p, refuse)
+		got, _ := runProgram(faulty, p, refuse)
 		if traceDiff(want, got) != "" {
 			caught++
 		}
 	}
 	assert.Positive(t, caught)
+}
+
+// TestDifferentialStrictRefusesAsNative: in strict mode the portable engine
+// refuses exactly the yields of every program that the native engine
+// refuses, with the same panics (issue 16), so that the differential tests
+// of a -race build, where only the portable engine runs, check what a
+// release build does.
+func TestDifferentialStrictRefusesAsNative(t *testing.T) {
+	if err := sharedstack.Available(sharedstack.Native); err != nil {
+		t.Skip("native engine unavailable:", err)
+	}
+	was := Strict()
+	SetStrict(true)
+	defer SetStrict(was)
+	n := 150
+	if testing.Short() {
+		n = 50
+	}
+	refusing := 0
+	for seed := range uint64(n) {
+		p := generate(seedData(seed))
+		native, nativeTrace, d := findRefusals(sharedstack.Native, p)
+		require.Empty(t, d, "seed %d, native engine", seed)
+		portable, portableTrace, d := findRefusals(sharedstack.Portable, p)
+		require.Empty(t, d, "seed %d, portable engine", seed)
+		require.Equal(t, native, portable, "seed %d: the refused yields and their panics\nprogram:\n%s", seed, p)
+		require.Empty(t, traceDiff(portableTrace, nativeTrace), "seed %d", seed)
+		if len(native) > 0 {
+			refusing++
+		}
+	}
+	t.Logf("%d of %d programs had refused yields", refusing, n)
+	assert.Positive(t, refusing, "no program refused a yield: the test checked nothing")
 }
 
 type faultyYielder struct {
