@@ -65,13 +65,18 @@ func touch(p *[5]uintptr) { p[len(p)-1]++ }
 // frameOf returns the return PC into its caller and the caller's pcsp
 // value there, read from the frame pointers (the layouts of CallerFP's
 // doc: a frame pointer points at the caller's saved one, the return PC
-// into the caller one word above).
+// into the caller one word above). As sharedstack's framePCs, it makes no
+// call that could move the stack while it holds frame pointers, and reads
+// stack words through a pointer to a local of its own frame.
 //
 //go:noinline
+//go:nosplit
 func frameOf() (pc uintptr, spd int32) {
 	fp := CallerFP() // frameOf's own
-	callerFP := *(*uintptr)(unsafe.Pointer(fp))
-	pc = *(*uintptr)(unsafe.Pointer(fp + 8))
+	var anchor byte
+	base := unsafe.Pointer(&anchor)
+	callerFP := *(*uintptr)(unsafe.Add(base, fp-uintptr(base)))
+	pc = *(*uintptr)(unsafe.Add(base, fp+8-uintptr(base)))
 	switch runtime.GOARCH {
 	case "amd64":
 		// The caller's SP is just above frameOf's return PC; its entry
@@ -80,7 +85,7 @@ func frameOf() (pc uintptr, spd int32) {
 	case "arm64":
 		// A frame pointer is 8 below its frame's SP; the caller's frame
 		// ends where its own caller's SP is.
-		spd = int32(*(*uintptr)(unsafe.Pointer(callerFP)) - callerFP)
+		spd = int32(*(*uintptr)(unsafe.Add(base, callerFP-uintptr(base))) - callerFP)
 	}
 	return pc, spd
 }
