@@ -12,7 +12,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/costack-dev/costack/sharedstack"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -379,20 +378,27 @@ func TestResumeFromManyGoroutinesAndDepths(t *testing.T) {
 	assert.Equal(t, Dead, c.Status())
 }
 
+// TestFootprint: a suspended coroutine holds more than a fresh one (its
+// saved frames, or on the portable engine its goroutine's stack), and Close
+// gives all of that back: the engine then holds no more than it did for the
+// fresh coroutine.
 func TestFootprint(t *testing.T) {
 	c := New(func(y *Yielder[int, int], in int) int {
 		y.Yield(0)
 		return 0
 	})
-	fresh := c.Footprint()
-	assert.Positive(t, fresh)
+	fresh, freshEngine := c.Footprint(), c.s.co.Footprint()
+	assert.GreaterOrEqual(t, fresh, sizeofState[int, int]())
 	_, _, err := c.Resume(0)
 	require.NoError(t, err)
-	suspended := c.Footprint()
-	assert.GreaterOrEqual(t, suspended, fresh)
+	suspended, suspendedEngine := c.Footprint(), c.s.co.Footprint()
+	assert.Greater(t, suspended, fresh, "a suspended coroutine holds its saved state")
+	assert.Equal(t, suspended-fresh, suspendedEngine-freshEngine, "what it holds more is the engine's")
 	t.Logf("footprint: fresh %d B, suspended %d B (%s)", fresh, suspended, Engine())
 	require.NoError(t, c.Close())
-	assert.LessOrEqual(t, c.Footprint(), fresh)
+	require.Equal(t, Dead, c.Status())
+	assert.LessOrEqual(t, c.s.co.Footprint(), freshEngine, "Close released the saved state")
+	assert.Equal(t, sizeofState[int, int](), c.Footprint())
 }
 
 func TestDroppedSuspendedCoroutineIsClosed(t *testing.T) {
@@ -569,32 +575,6 @@ func TestPullNextInsideSeqPanics(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, "costack.Pull: next called again before yield", fmt.Sprint(msg))
 	stop()
-}
-
-func TestEnginesAgree(t *testing.T) {
-	run := func(k sharedstack.Kind) []int {
-		c, err := newOn(k, func(y *Yielder[int, int], in int) int {
-			for i := range 3 {
-				in = y.Yield(in * i)
-			}
-			return in
-		})
-		if err != nil {
-			t.Skip("engine unavailable: ", err)
-		}
-		var outs []int
-		for i := 1; ; i++ {
-			out, done, err := c.Resume(i)
-			require.NoError(t, err)
-			outs = append(outs, out)
-			if done {
-				return outs
-			}
-		}
-	}
-	want := run(sharedstack.Portable)
-	assert.Equal(t, []int{0, 2, 6, 4}, want)
-	assert.Equal(t, want, run(sharedstack.Native))
 }
 
 // physicalCallers returns the names of the functions of the physical frames

@@ -280,7 +280,7 @@ func TestBlockingCallResultBeforeItEnds(t *testing.T) {
 }
 
 func TestBlockOnClosedPool(t *testing.T) {
-	p := NewPool(1)
+	p := NewPool(PoolSize(1))
 	p.Close()
 	s := costack.NewScheduler()
 	defer s.Close()
@@ -314,7 +314,7 @@ func TestBlockStress(t *testing.T) {
 }
 
 func blockStress(t *testing.T, workers int, cancel bool) {
-	p := NewPool(8)
+	p := NewPool(PoolSize(8))
 	defer p.Close()
 	s := costack.NewScheduler(costack.Workers(workers))
 	defer s.Close()
@@ -364,7 +364,7 @@ func blockStress(t *testing.T, workers int, cancel bool) {
 // BenchmarkBlock measures one Block round trip of a task: arm, submit to
 // the pool, run a trivial call on a worker, wake, resume on the next tick.
 func BenchmarkBlock(b *testing.B) {
-	p := NewPool(4)
+	p := NewPool(PoolSize(4))
 	defer p.Close()
 	s := costack.NewScheduler()
 	defer s.Close()

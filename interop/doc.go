@@ -27,7 +27,9 @@
 // closed before it ran, or its context's error if that was done before it
 // ran. Closing a Pool or Thread waits for the calls it is running, so a
 // program (or test) that closes its executors leaves no goroutines behind;
-// the [DefaultPool]'s workers exit whenever it is idle.
+// the [DefaultPool]'s workers exit whenever it is idle. Pools are
+// configured with options ([NewPool], [PoolSize]); a program that wants a
+// different default pool sets it with [SetDefaultPool] before its first use.
 //
 // The package does not use cgo and builds with CGO_ENABLED=0.
 package interop

@@ -2,7 +2,9 @@ package interop_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log"
 	"strings"
 
 	"github.com/costack-dev/costack/costack"
@@ -59,12 +61,25 @@ func ExampleStart() {
 	// Output: read from a slow device <nil>
 }
 
+// A call that panics on a worker ends with costack's PanicError, the error
+// of a coroutine whose body panicked: one errors.As catches either.
+func ExamplePanicError() {
+	_, err := interop.Start(context.Background(), func(ctx context.Context) (int, error) {
+		panic("device on fire")
+	}).Result()
+	var pe *costack.PanicError // the same type as *interop.PanicError
+	if errors.As(err, &pe) {
+		fmt.Println("the call panicked:", pe.Value)
+	}
+	// Output: the call panicked: device on fire
+}
+
 func ExamplePool() {
-	p := interop.NewPool(4) // at most 4 blocking calls at once
+	p := interop.NewPool(interop.PoolSize(4)) // at most 4 blocking calls at once
 	defer p.Close()
 	var fs []*interop.Future[int]
 	for i := range 10 {
-		fs = append(fs, interop.StartOn(p, context.Background(), func(ctx context.Context) (int, error) {
+		fs = append(fs, interop.StartOn(context.Background(), p, func(ctx context.Context) (int, error) {
 			return i * i, nil
 		}))
 	}
@@ -75,6 +90,17 @@ func ExamplePool() {
 	}
 	fmt.Println(sum)
 	// Output: 285
+}
+
+// A program that makes many blocking calls at once sets a larger default
+// pool in main, before anything uses it. (No output is checked: in a test
+// binary the default pool has been used by the time examples run, and
+// SetDefaultPool then returns ErrDefaultPoolInUse.)
+func ExampleSetDefaultPool() {
+	if err := interop.SetDefaultPool(interop.NewPool(interop.PoolSize(1024))); err != nil {
+		log.Fatal(err) // too late: something used the default pool already
+	}
+	fmt.Println(interop.DefaultPool().Size())
 }
 
 func ExampleThread() {

@@ -2,46 +2,12 @@ package interop
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
 	"github.com/costack-dev/costack/costack"
 )
-
-// ErrClosed is the error of a call submitted to a closed [Pool] or
-// [Thread], or still queued on a Pool when it is closed (a Thread runs what
-// was queued before Close, unless its goroutine exited).
-var ErrClosed = errors.New("interop: executor closed")
-
-// PanicError is the error a blocking call ends with when its function
-// panicked (or called runtime.Goexit) on a worker. The worker survives.
-type PanicError struct {
-	// Value is the value the function panicked with; nil for Goexit.
-	Value any
-	// Goexit is true when the function called runtime.Goexit (for example
-	// through t.FailNow) instead of returning or panicking.
-	Goexit bool
-	// Stack is the worker's stack trace at the panic.
-	Stack []byte
-}
-
-// Error describes the panic (or Goexit) of the call.
-func (e *PanicError) Error() string {
-	if e.Goexit {
-		return "interop: blocking call called runtime.Goexit"
-	}
-	return fmt.Sprintf("interop: blocking call panicked: %v", e.Value)
-}
-
-// Unwrap returns the panic value when it is an error.
-func (e *PanicError) Unwrap() error {
-	err, _ := e.Value.(error)
-	return err
-}
 
 // Executor runs blocking calls on goroutines other than the caller's. It is
 // implemented by [*Pool] and [*Thread]; pass one to [BlockOn] or [StartOn].
@@ -62,19 +28,6 @@ type runner interface {
 	fail(err error)
 }
 
-// DefaultPoolSize is the size [DefaultPool] is created with, at its first
-// use (later, resize it with its SetSize): enough for blocking calls to
-// overlap widely, bounded so that they cannot take an unbounded number of
-// OS threads.
-var DefaultPoolSize = max(128, 16*runtime.GOMAXPROCS(0))
-
-var defaultPool = sync.OnceValue(func() *Pool { return NewPool(DefaultPoolSize) })
-
-// DefaultPool returns the pool that [Block] and [Start] use. Its workers
-// exit when it is idle, so it needs no Close; closing it is permanent, and
-// later calls on it fail with [ErrClosed].
-func DefaultPool() *Pool { return defaultPool() }
-
 // Pool runs blocking calls on at most Size worker goroutines at once; calls
 // beyond that wait in a FIFO queue. Workers are started on demand and exit
 // as soon as the queue is empty, so an idle pool holds no goroutines. Each
@@ -94,12 +47,17 @@ type Pool struct {
 	cancel  context.CancelFunc
 }
 
-// NewPool returns a pool of at most size workers. It panics if size < 1.
-func NewPool(size int) *Pool {
-	if size < 1 {
-		panic("interop: NewPool with size < 1")
+// NewPool returns a pool configured by opts. Without [PoolSize] it runs
+// at most max(128, 16×GOMAXPROCS) calls at once (GOMAXPROCS as NewPool
+// reads it): enough for blocking calls to overlap widely, bounded so that
+// they cannot take an unbounded number of OS threads. A new pool holds no
+// goroutines until calls are submitted to it.
+func NewPool(opts ...PoolOption) *Pool {
+	cfg := poolConfig{size: max(128, 16*runtime.GOMAXPROCS(0))}
+	for _, o := range opts {
+		o.apply(&cfg)
 	}
-	p := &Pool{size: size}
+	p := &Pool{size: cfg.size}
 	p.stop, p.cancel = context.WithCancel(context.Background())
 	return p
 }
@@ -241,11 +199,11 @@ type Future[T any] struct {
 // task: a goroutine, or a bare coroutine that yields while the call runs
 // and lets its resumer wait on [Future.Done].
 func Start[T any](ctx context.Context, fn func(ctx context.Context) (T, error)) *Future[T] {
-	return StartOn(DefaultPool(), ctx, fn)
+	return StartOn(ctx, DefaultPool(), fn)
 }
 
 // StartOn is [Start] on a given executor (a [*Pool] or a [*Thread]).
-func StartOn[T any](ex Executor, ctx context.Context, fn func(ctx context.Context) (T, error)) *Future[T] {
+func StartOn[T any](ctx context.Context, ex Executor, fn func(ctx context.Context) (T, error)) *Future[T] {
 	f := new(Future[T])
 	f.init(ctx, fn)
 	f.submitTo(ex)
@@ -307,7 +265,7 @@ func (f *Future[T]) run(stop context.Context) {
 		if !returned {
 			r := recover()
 			var zero T
-			f.finish(zero, &PanicError{Value: r, Goexit: r == nil, Stack: debug.Stack()})
+			f.finish(zero, newPanicError(r))
 		}
 	}()
 	v, err := f.fn(f.ctx)

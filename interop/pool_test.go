@@ -32,39 +32,41 @@ func TestStartPassesErrors(t *testing.T) {
 }
 
 func TestPanicInBlockingCallComesBackAsError(t *testing.T) {
-	p := NewPool(1)
+	p := NewPool(PoolSize(1))
 	defer p.Close()
 	boom := errors.New("boom")
-	_, err := StartOn(p, context.Background(), func(ctx context.Context) (int, error) { panic(boom) }).Result()
+	_, err := StartOn(context.Background(), p, func(ctx context.Context) (int, error) { panic(boom) }).Result()
 	var pe *PanicError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, boom, pe.Value)
 	assert.ErrorIs(t, err, boom)
-	assert.False(t, pe.Goexit)
+	assert.NotErrorIs(t, err, ErrGoexit)
 	assert.NotEmpty(t, pe.Stack)
 	// The pool still works.
-	v, err := StartOn(p, context.Background(), func(ctx context.Context) (int, error) { return 2, nil }).Result()
+	v, err := StartOn(context.Background(), p, func(ctx context.Context) (int, error) { return 2, nil }).Result()
 	require.NoError(t, err)
 	assert.Equal(t, 2, v)
 }
 
 func TestGoexitInBlockingCallComesBackAsError(t *testing.T) {
-	p := NewPool(1)
+	p := NewPool(PoolSize(1))
 	defer p.Close()
 	release := make(chan struct{})
-	f1 := StartOn(p, context.Background(), func(ctx context.Context) (int, error) {
+	f1 := StartOn(context.Background(), p, func(ctx context.Context) (int, error) {
 		<-release
 		runtime.Goexit()
 		return 1, nil
 	})
 	// Queued behind f1 on the single worker: must still run after f1's
 	// worker has exited.
-	f2 := StartOn(p, context.Background(), func(ctx context.Context) (int, error) { return 2, nil })
+	f2 := StartOn(context.Background(), p, func(ctx context.Context) (int, error) { return 2, nil })
 	close(release)
 	_, err := f1.Result()
 	var pe *PanicError
 	require.ErrorAs(t, err, &pe)
-	assert.True(t, pe.Goexit)
+	assert.Equal(t, ErrGoexit, pe.Value)
+	assert.ErrorIs(t, err, ErrGoexit)
+	assert.NotEmpty(t, pe.Stack)
 	assert.Contains(t, err.Error(), "Goexit")
 	v, err := f2.Result()
 	require.NoError(t, err)
@@ -73,7 +75,7 @@ func TestGoexitInBlockingCallComesBackAsError(t *testing.T) {
 
 func TestPoolIsBounded(t *testing.T) {
 	const size, calls = 3, 40
-	p := NewPool(size)
+	p := NewPool(PoolSize(size))
 	defer p.Close()
 	var running, most atomic.Int32
 	var started sync.WaitGroup
@@ -81,7 +83,7 @@ func TestPoolIsBounded(t *testing.T) {
 	release := make(chan struct{})
 	futures := make([]*Future[int], calls)
 	for i := range futures {
-		futures[i] = StartOn(p, context.Background(), func(ctx context.Context) (int, error) {
+		futures[i] = StartOn(context.Background(), p, func(ctx context.Context) (int, error) {
 			n := running.Add(1)
 			defer running.Add(-1)
 			for {
@@ -109,7 +111,7 @@ func TestPoolIsBounded(t *testing.T) {
 }
 
 func TestSetSizeStartsWorkersForQueuedCalls(t *testing.T) {
-	p := NewPool(1)
+	p := NewPool(PoolSize(1))
 	defer p.Close()
 	assert.Equal(t, 1, p.Size())
 	var started sync.WaitGroup
@@ -117,7 +119,7 @@ func TestSetSizeStartsWorkersForQueuedCalls(t *testing.T) {
 	release := make(chan struct{})
 	var fs []*Future[int]
 	for range 3 {
-		fs = append(fs, StartOn(p, context.Background(), func(ctx context.Context) (int, error) {
+		fs = append(fs, StartOn(context.Background(), p, func(ctx context.Context) (int, error) {
 			started.Done()
 			<-release
 			return 0, nil
@@ -132,16 +134,16 @@ func TestSetSizeStartsWorkersForQueuedCalls(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Panics(t, func() { p.SetSize(0) })
-	assert.Panics(t, func() { NewPool(0) })
+	assert.Panics(t, func() { NewPool(PoolSize(0)) })
 }
 
 func TestCancelledCallDoesNotRun(t *testing.T) {
-	p := NewPool(1)
+	p := NewPool(PoolSize(1))
 	defer p.Close()
 	release := make(chan struct{})
-	first := StartOn(p, context.Background(), func(ctx context.Context) (int, error) { <-release; return 1, nil })
+	first := StartOn(context.Background(), p, func(ctx context.Context) (int, error) { <-release; return 1, nil })
 	ran := false
-	second := StartOn(p, context.Background(), func(ctx context.Context) (int, error) { ran = true; return 2, nil })
+	second := StartOn(context.Background(), p, func(ctx context.Context) (int, error) { ran = true; return 2, nil })
 	second.Cancel()
 	close(release)
 	_, err := second.Result()
@@ -179,15 +181,47 @@ func TestParentContextReachesCall(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
+// TestStartOnTakesContextFirst: StartOn's ctx (its first argument, as
+// everywhere in Go) is the parent of the call's context, on a Pool and on a
+// Thread, and a call whose parent is done before it runs does not run.
+func TestStartOnTakesContextFirst(t *testing.T) {
+	p := NewPool(PoolSize(1))
+	defer p.Close()
+	th := NewThread()
+	defer th.Close()
+	for name, ex := range map[string]Executor{"pool": p, "thread": th} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			started := make(chan struct{})
+			f := StartOn(ctx, ex, func(ctx context.Context) (int, error) {
+				close(started)
+				<-ctx.Done()
+				return 0, context.Cause(ctx)
+			})
+			<-started
+			stop := errors.New("stop")
+			cancel(stop)
+			_, err := f.Result()
+			assert.ErrorIs(t, err, stop)
+
+			_, err = StartOn(ctx, ex, func(ctx context.Context) (int, error) {
+				t.Error("ran with a done parent context")
+				return 0, nil
+			}).Result()
+			assert.ErrorIs(t, err, stop)
+		})
+	}
+}
+
 func TestPoolClose(t *testing.T) {
-	p := NewPool(1)
+	p := NewPool(PoolSize(1))
 	started := make(chan struct{})
-	running := StartOn(p, context.Background(), func(ctx context.Context) (int, error) {
+	running := StartOn(context.Background(), p, func(ctx context.Context) (int, error) {
 		close(started)
 		<-ctx.Done() // Close cancels it
 		return 7, nil
 	})
-	queued := StartOn(p, context.Background(), func(ctx context.Context) (int, error) { return 0, nil })
+	queued := StartOn(context.Background(), p, func(ctx context.Context) (int, error) { return 0, nil })
 	<-started
 	p.Close()
 	v, err := running.Result()
@@ -195,7 +229,7 @@ func TestPoolClose(t *testing.T) {
 	assert.Equal(t, 7, v)
 	_, err = queued.Result()
 	assert.ErrorIs(t, err, ErrClosed)
-	_, err = StartOn(p, context.Background(), func(ctx context.Context) (int, error) { return 0, nil }).Result()
+	_, err = StartOn(context.Background(), p, func(ctx context.Context) (int, error) { return 0, nil }).Result()
 	assert.ErrorIs(t, err, ErrClosed)
 	p.Close() // idempotent
 }
@@ -205,11 +239,11 @@ func TestPoolClose(t *testing.T) {
 // once (finish panics on a second delivery), with its own value or an
 // error.
 func TestEveryResultDeliveredOnce(t *testing.T) {
-	p := NewPool(4)
+	p := NewPool(PoolSize(4))
 	const n = 2000
 	fs := make([]*Future[int], n)
 	for i := range fs {
-		fs[i] = StartOn(p, context.Background(), func(ctx context.Context) (int, error) {
+		fs[i] = StartOn(context.Background(), p, func(ctx context.Context) (int, error) {
 			if i%7 == 0 {
 				runtime.Gosched()
 			}

@@ -3,7 +3,6 @@ package interop
 import (
 	"context"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -23,15 +22,13 @@ import (
 // and OS thread live until then (the thread is ended with its goroutine,
 // since it is still locked, so state a C library left in it is not reused).
 //
-// Coroutines and threads: a coroutine body runs on its resumer, so a body
-// resumed inside a Do runs on the thread, and Do called from it runs fn
-// directly. On the portable engine, which runs each body on a goroutine of
-// its own through the runtime's coroutine switch, the runtime also requires
-// a coroutine that was first resumed on a locked thread to be resumed only
-// there, and one first resumed elsewhere never to be resumed there: it ends
-// the program ("coro: OS thread locking must match") otherwise. Keep each
-// scheduler's ticks either all inside one Thread or all outside; the native
-// engine has no such restriction.
+// Coroutines and threads: a coroutine body runs on its resumer, on every
+// engine, so a body resumed inside a Do runs on the thread, and Do called
+// from it runs fn directly. Lock state follows control (see package
+// costack, "Threads"): the same coroutine may be resumed inside a Thread's
+// calls and outside them, in any order, and runs on the thread exactly
+// when its resumer does; a scheduler may tick inside a Do on some frames
+// and outside on others.
 type Thread struct {
 	// id is the gls.ID of the thread's goroutine and tid its OS thread id
 	// (or -1), while it runs; both are cleared when it exits, as the
@@ -105,7 +102,7 @@ func (t *Thread) loop(started chan<- struct{}) {
 // is running) runs fn directly. Do returns [ErrClosed], without running fn,
 // if the thread is closed or closes before fn starts. If fn calls
 // runtime.Goexit, the locked goroutine cannot go on: the thread closes and
-// Do returns a [*PanicError] with Goexit set.
+// Do returns a [*PanicError] whose Value is [ErrGoexit].
 func (t *Thread) Do(fn func()) error {
 	_, err := DoValue(t, func() struct{} { fn(); return struct{}{} })
 	return err
@@ -145,7 +142,7 @@ func (d *doCall[T]) run(context.Context) {
 			d.p = recover()
 			if d.p == nil {
 				d.panicked = false
-				d.err = &PanicError{Goexit: true, Stack: debug.Stack()}
+				d.err = newPanicError(nil)
 			}
 		}
 		close(d.done)

@@ -34,7 +34,7 @@ func TestThreadRunsEveryCallOnOneOSThread(t *testing.T) {
 		assert.Equal(t, first, tid)
 	}
 	// Calls submitted with StartOn run there too.
-	tid, err := StartOn(th, context.Background(), func(ctx context.Context) (int, error) { return osThreadID(), nil }).Result()
+	tid, err := StartOn(context.Background(), th, func(ctx context.Context) (int, error) { return osThreadID(), nil }).Result()
 	require.NoError(t, err)
 	assert.Equal(t, first, tid)
 }
@@ -72,6 +72,43 @@ func TestCoroutineLoopOnThread(t *testing.T) {
 	}
 }
 
+// TestCoroutineResumedInsideAndOutsideThread: the same coroutine resumed in
+// turn inside Do and from the test's goroutine runs on the thread exactly
+// when its resumer does, on every engine (issue 16 lifted the portable
+// engine's rule that a coroutine keep the lock state of its first resume).
+func TestCoroutineResumedInsideAndOutsideThread(t *testing.T) {
+	needThreadID(t)
+	th := NewThread()
+	defer th.Close()
+	thread, err := DoValue(th, osThreadID)
+	require.NoError(t, err)
+	co := costack.New(func(y *costack.Yielder[int, int], _ int) int {
+		for {
+			y.Yield(osThreadID())
+		}
+	})
+	defer co.Close()
+	for i := range 20 {
+		inside := i%3 != 1 // first resume inside, then both ways round
+		var tid int
+		if inside {
+			tid, err = DoValue(th, func() int {
+				v, _, err := co.Resume(0)
+				if err != nil {
+					panic(err)
+				}
+				return v
+			})
+			require.NoError(t, err)
+			assert.Equal(t, thread, tid, "resume %d, inside the thread", i)
+		} else {
+			tid, _, err = co.Resume(0)
+			require.NoError(t, err)
+			assert.NotEqual(t, thread, tid, "resume %d, outside the thread", i)
+		}
+	}
+}
+
 func TestThreadDoPanicReachesCallerAndThreadSurvives(t *testing.T) {
 	th := NewThread()
 	defer th.Close()
@@ -102,7 +139,7 @@ func TestThreadClose(t *testing.T) {
 	th.Close()
 	th.Close() // idempotent
 	assert.ErrorIs(t, th.Do(func() { t.Error("ran after Close") }), ErrClosed)
-	_, err := StartOn(th, context.Background(), func(ctx context.Context) (int, error) { return 0, nil }).Result()
+	_, err := StartOn(context.Background(), th, func(ctx context.Context) (int, error) { return 0, nil }).Result()
 	assert.ErrorIs(t, err, ErrClosed)
 }
 
@@ -118,7 +155,8 @@ func TestGoexitOnThreadClosesIt(t *testing.T) {
 	err := th.Do(runtime.Goexit)
 	var pe *PanicError
 	require.ErrorAs(t, err, &pe)
-	assert.True(t, pe.Goexit)
+	assert.Equal(t, ErrGoexit, pe.Value)
+	assert.ErrorIs(t, err, ErrGoexit)
 	assert.ErrorIs(t, th.Do(func() {}), ErrClosed)
 	th.Close()
 }

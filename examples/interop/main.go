@@ -97,7 +97,7 @@ func simulate(c config, stdout io.Writer) error {
 		return err
 	}
 	cleanup = append(cleanup, echo.close)
-	p := interop.NewPool(c.pool)
+	p := interop.NewPool(interop.PoolSize(c.pool))
 	cleanup = append(cleanup, p.Close)
 	s := costack.NewScheduler(costack.FrameDuration(c.frame))
 	cleanup = append(cleanup, s.Close)

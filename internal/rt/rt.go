@@ -107,44 +107,70 @@ func (f Func) InFuncData(p unsafe.Pointer) bool {
 	return f.mod(modGofunc) <= uintptr(p) && uintptr(p) < f.mod(modEpclntab)
 }
 
-// pcvalue decodes the pc-value table at off (an offset into the module's
-// pctab) at targetpc, exactly as runtime.pcvalue: the value starts at -1 at
-// the entry; each step is a zig-zag uvarint value delta and a uvarint pc
-// delta in units of PCQuantum; a zero value byte ends the table except on
-// the first step. ok is false when off is 0 (no table) or targetpc is not
-// covered.
-func (f Func) pcvalue(off uint32, targetpc uintptr) (val int32, ok bool) {
+// pcTable reads a pc-value table (an offset into the module's pctab) run
+// by run, exactly as runtime.pcvalue does through runtime.step: the value
+// starts at -1 at the entry; each run is a zig-zag uvarint value delta and
+// a uvarint pc delta in units of PCQuantum; a zero value byte ends the
+// table except on the first run. Both readers of tables, pcvalue and
+// MaxSPDelta, walk them with it.
+type pcTable struct {
+	p     []byte  // the undecoded rest of the table
+	val   int32   // the value of the run last decoded by next
+	end   uintptr // the PC that run ends before
+	first bool    // no run decoded yet
+	ended bool    // next met the terminator (not a truncated table)
+}
+
+// table returns the reader of the pc-value table at off; ok is false when
+// off is 0 (no table) or outside the module's pctab.
+func (f Func) table(off uint32) (t pcTable, ok bool) {
 	if off == 0 {
-		return -1, false
+		return t, false
 	}
 	tab := *(*[]byte)(unsafe.Add(f.fi.datap, modPCTab))
 	if int(off) >= len(tab) {
+		return t, false
+	}
+	return pcTable{p: tab[off:], val: -1, end: f.Entry(), first: true}, true
+}
+
+// next decodes the next run into t.val and t.end. It returns false at the
+// table's terminator (t.ended is then true) or where the table is cut off.
+func (t *pcTable) next() bool {
+	if len(t.p) == 0 {
+		return false
+	}
+	uv, n := uvarint(t.p)
+	if uv == 0 && !t.first {
+		t.ended = true
+		return false
+	}
+	t.first = false
+	t.val += int32(-(uv & 1) ^ (uv >> 1))
+	t.p = t.p[n:]
+	if len(t.p) == 0 {
+		return false
+	}
+	pcd, m := uvarint(t.p)
+	t.p = t.p[m:]
+	t.end += uintptr(pcd) * PCQuantum
+	return true
+}
+
+// pcvalue is the value of the pc-value table at off at targetpc, as
+// runtime.pcvalue; ok is false when there is no table or it does not cover
+// targetpc.
+func (f Func) pcvalue(off uint32, targetpc uintptr) (val int32, ok bool) {
+	t, ok := f.table(off)
+	if !ok {
 		return -1, false
 	}
-	p := tab[off:]
-	entry := f.Entry()
-	pc := entry
-	val = -1
-	for first := true; ; first = false {
-		if len(p) == 0 {
-			return -1, false
-		}
-		uv, n := uvarint(p)
-		if uv == 0 && !first {
-			return -1, false
-		}
-		val += int32(-(uv & 1) ^ (uv >> 1))
-		p = p[n:]
-		if len(p) == 0 {
-			return -1, false
-		}
-		pcd, m := uvarint(p)
-		p = p[m:]
-		pc += uintptr(pcd) * PCQuantum
-		if targetpc < pc {
-			return val, true
+	for t.next() {
+		if targetpc < t.end {
+			return t.val, true
 		}
 	}
+	return -1, false
 }
 
 func uvarint(p []byte) (v uint32, n int) {
@@ -166,35 +192,19 @@ func (f Func) SPDelta(pc uintptr) (int32, bool) { return f.pcvalue(f.u32(funcPCS
 
 // MaxSPDelta is the largest pcsp value of the function: for a Go function,
 // its frame size once the prologue has run (without the return PC on
-// amd64). ok is false when the table cannot be read.
+// amd64). ok is false when the table cannot be read to its end.
 func (f Func) MaxSPDelta() (top int32, ok bool) {
-	off := f.u32(funcPCSP)
-	if off == 0 {
+	t, ok := f.table(f.u32(funcPCSP))
+	if !ok {
 		return 0, false
 	}
-	tab := *(*[]byte)(unsafe.Add(f.fi.datap, modPCTab))
-	if int(off) >= len(tab) {
+	for t.next() {
+		top = max(top, t.val)
+	}
+	if !t.ended {
 		return 0, false
 	}
-	p := tab[off:]
-	val := int32(-1)
-	for first := true; ; first = false {
-		if len(p) == 0 {
-			return 0, false
-		}
-		uv, n := uvarint(p)
-		if uv == 0 && !first {
-			return top, true
-		}
-		val += int32(-(uv & 1) ^ (uv >> 1))
-		top = max(top, val)
-		p = p[n:]
-		if len(p) == 0 {
-			return 0, false
-		}
-		_, m := uvarint(p)
-		p = p[m:]
-	}
+	return top, true
 }
 
 // PCData is the value of pc-data table i at pc, -1 if there is none.

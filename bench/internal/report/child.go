@@ -173,7 +173,7 @@ func runTask(t task) (*childResult, error) {
 		res.Best = map[string]float64{}
 		timeOp := func(key string, op workload.Op) {
 			defer op.Close()
-			res.Timing[key], res.Best[key] = measure(op.Run, t.Target, t.Runs)
+			res.Timing[key], res.Best[key] = measure(func(n int) { op.Run(n) }, t.Target, t.Runs)
 		}
 		for _, d := range Depths {
 			timeOp(fmt.Sprintf(keyDepth, d), workload.RoundTrip(impl, d))

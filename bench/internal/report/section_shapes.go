@@ -129,7 +129,7 @@ func shapesChild(raw json.RawMessage) (map[string]float64, error) {
 	vals := map[string]float64{}
 	timeOp := func(key string, op workload.Op) {
 		defer op.Close()
-		timed(vals, key, op.Run, p.Target, p.Runs)
+		timed(vals, key, func(n int) { op.Run(n) }, p.Target, p.Runs)
 	}
 	switch p.Family {
 	case "tree":

@@ -50,14 +50,18 @@ func (p *costackPop) Add(n int) {
 	}
 }
 
-func (p *costackPop) Tick() {
+func (p *costackPop) Tick() float64 {
+	sum := 0.0
 	for _, ch := range p.l.c {
 		for _, c := range ch {
-			if _, _, err := c.Resume(entityDT); err != nil {
+			x, _, err := c.Resume(entityDT)
+			if err != nil {
 				panic(err)
 			}
+			sum += x
 		}
 	}
+	return sum
 }
 
 func (p *costackPop) Footprint() int64 {
@@ -119,12 +123,15 @@ func (p *pullPop) Add(n int) {
 	}
 }
 
-func (p *pullPop) Tick() {
+func (p *pullPop) Tick() float64 {
+	sum := 0.0
 	for _, ch := range p.l.c {
 		for _, it := range ch {
-			it.next()
+			x, _ := it.next()
+			sum += x
 		}
 	}
+	return sum
 }
 
 func (p *pullPop) Footprint() int64 { return -1 }
@@ -182,13 +189,15 @@ func (p *chanPop) Add(n int) {
 	}
 }
 
-func (p *chanPop) Tick() {
+func (p *chanPop) Tick() float64 {
+	sum := 0.0
 	for _, ch := range p.l.c {
 		for _, g := range ch {
 			g.in <- entityDT
-			<-g.out
+			sum += <-g.out
 		}
 	}
+	return sum
 }
 
 func (p *chanPop) Footprint() int64 { return -1 }

@@ -64,5 +64,5 @@ func BareEntities(n int) (tick func(), closeAll func()) {
 	p := &costackPop{}
 	p.Reserve(n)
 	p.Add(n)
-	return p.Tick, p.Close
+	return func() { p.Tick() }, p.Close
 }

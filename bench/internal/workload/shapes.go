@@ -46,16 +46,28 @@ func seqOp(impl Impl, variant string, seq iter.Seq[int], tree *shapes.Node) Op {
 		}
 		c := mk()
 		return Op{
-			Run: func(n int) {
+			// The operation that ends the walk gets the body's result
+			// instead of a value, and adds nothing to the sum.
+			Run: func(n int) float64 {
+				sum := 0
 				for range n {
-					if _, done, err := c.Resume(struct{}{}); err != nil {
+					v, done, err := c.Resume(struct{}{})
+					if err != nil {
 						panic(err)
-					} else if done {
-						c = mk()
 					}
+					if done {
+						c = mk()
+						continue
+					}
+					sum += v
+				}
+				return float64(sum)
+			},
+			Close: func() {
+				if err := c.Close(); err != nil {
+					panic(err)
 				}
 			},
-			Close: func() { _ = c.Close() },
 		}
 	}
 	var pull func(iter.Seq[int]) (func() (int, bool), func())
@@ -71,14 +83,18 @@ func seqOp(impl Impl, variant string, seq iter.Seq[int], tree *shapes.Node) Op {
 	}
 	next, stop := pull(seq)
 	return Op{
-		Run: func(n int) {
+		Run: func(n int) float64 {
+			sum := 0
 			for range n {
-				if _, ok := next(); !ok {
+				v, ok := next()
+				if !ok {
 					stop()
 					next, stop = pull(seq)
-					next()
+					v, _ = next()
 				}
+				sum += v
 			}
+			return float64(sum)
 		},
 		Close: func() { stop() },
 	}

@@ -89,8 +89,9 @@ type Population interface {
 	// Add creates n instances and resumes each once, so that each ends
 	// suspended in its yield.
 	Add(n int)
-	// Tick resumes every instance once, in order.
-	Tick()
+	// Tick resumes every instance once, in order, and returns the sum of
+	// the positions they yielded.
+	Tick() float64
 	// Footprint is the sum of the instances' costack Footprint, or -1 when
 	// the implementation has no such measure.
 	Footprint() int64
@@ -120,6 +121,17 @@ func NewPopulation(impl Impl) Population {
 
 type co = costack.Coroutine[int, int]
 
+// resumeIn is the value every operation resumes an instance with. Every
+// body yields one more than it was resumed with (iter.Pull's, which cannot
+// be passed a value, yields resumeIn+1), so every operation's value is
+// resumeIn+1 (opValue), on every implementation: a test sees from Run's
+// sum that each of n operations got a value out of a body.
+const resumeIn = 1
+
+// opValue is the value every operation of RoundTrip, the relocation ops and
+// CreateResumeClose gets out of its instance.
+const opValue = resumeIn + 1
+
 //go:noinline
 func coDeep(y *costack.Yielder[int, int], depth, in int) int {
 	if depth > 1 {
@@ -141,8 +153,16 @@ func newCo(depth int) *co {
 	})
 }
 
-func mustResume(c *co) {
-	if _, _, err := c.Resume(1); err != nil {
+func mustResume(c *co) int {
+	out, _, err := c.Resume(resumeIn)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+func mustClose(c *co) {
+	if err := c.Close(); err != nil {
 		panic(err)
 	}
 }
@@ -155,7 +175,7 @@ func pullDeep(yield func(int) bool, depth int) {
 		pullDeep(yield, depth-1)
 		return
 	}
-	for i := 0; yield(i); i++ {
+	for yield(opValue) {
 	}
 }
 
@@ -200,7 +220,7 @@ func newGor(depth int) gor {
 }
 
 func (g gor) resume() int {
-	g.in <- 1
+	g.in <- resumeIn
 	return <-g.out
 }
 
@@ -211,10 +231,13 @@ func (g gor) close() {
 
 // --- timed operations ---
 
-// Op is a benchmark operation: Run performs n operations; Close releases
-// what the operation holds (call it once, after the last Run).
+// Op is a benchmark operation: Run performs n operations and returns the
+// sum of the values they got out of the instances (so that no value goes
+// unused, and a test can check that every operation happened); Close ends
+// every instance the operation holds, and waits until each has ended (call
+// it once, after the last Run).
 type Op struct {
-	Run   func(n int)
+	Run   func(n int) (sum float64)
 	Close func()
 }
 
@@ -226,32 +249,37 @@ func RoundTrip(impl Impl, depth int) Op {
 	case Costack:
 		c := newCo(depth)
 		return Op{
-			Run: func(n int) {
-				for i := range n {
-					if _, _, err := c.Resume(i); err != nil {
-						panic(err)
-					}
+			Run: func(n int) float64 {
+				sum := 0
+				for range n {
+					sum += mustResume(c)
 				}
+				return float64(sum)
 			},
-			Close: func() { _ = c.Close() },
+			Close: func() { mustClose(c) },
 		}
 	case IterPull:
 		it := newPull(depth)
 		return Op{
-			Run: func(n int) {
+			Run: func(n int) float64 {
+				sum := 0
 				for range n {
-					it.next()
+					v, _ := it.next()
+					sum += v
 				}
+				return float64(sum)
 			},
 			Close: it.stop,
 		}
 	case Goroutine:
 		g := newGor(depth)
 		return Op{
-			Run: func(n int) {
+			Run: func(n int) float64 {
+				sum := 0
 				for range n {
-					g.resume()
+					sum += g.resume()
 				}
+				return float64(sum)
 			},
 			Close: g.close,
 		}
@@ -292,26 +320,27 @@ func newGroup(impl Impl) *group {
 }
 
 // resume resumes the first k instances of the group (all if k is larger)
-// once each.
+// once each, and returns the sum of the values they yielded.
 //
 //go:noinline
-func (g *group) resume(k int) {
+func (g *group) resume(k int) int {
+	sum := 0
 	for _, c := range g.cos[:min(k, len(g.cos))] {
-		if _, _, err := c.Resume(1); err != nil {
-			panic(err)
-		}
+		sum += mustResume(c)
 	}
 	for _, it := range g.pulls[:min(k, len(g.pulls))] {
-		it.next()
+		v, _ := it.next()
+		sum += v
 	}
 	for _, r := range g.gors[:min(k, len(g.gors))] {
-		r.resume()
+		sum += r.resume()
 	}
+	return sum
 }
 
 func (g *group) close() {
 	for _, c := range g.cos {
-		_ = c.Close()
+		mustClose(c)
 	}
 	for _, it := range g.pulls {
 		it.stop()
@@ -329,8 +358,11 @@ func (g *group) close() {
 func RelocGoroutine(impl Impl) Op {
 	g := newGroup(impl)
 	// A turn carries the number of resumes still to do; the goroutine
-	// whose turn it is does a batch and passes the rest on.
+	// whose turn it is does a batch, adds its values to sum and passes the
+	// rest on. Only the goroutine whose turn it is touches sum, and the
+	// turns are handed over on channels: no two goroutines race on it.
 	var turn [2]chan int
+	var sum int
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range turn {
@@ -341,7 +373,7 @@ func RelocGoroutine(impl Impl) Op {
 		go func() {
 			defer wg.Done()
 			for left := range turn[i] {
-				g.resume(left)
+				sum += g.resume(left)
 				if left <= relocBatch {
 					done <- struct{}{}
 					continue
@@ -351,12 +383,14 @@ func RelocGoroutine(impl Impl) Op {
 		}()
 	}
 	return Op{
-		Run: func(n int) {
+		Run: func(n int) float64 {
 			if n <= 0 {
-				return
+				return 0
 			}
+			sum = 0
 			turn[0] <- n
 			<-done
+			return float64(sum)
 		},
 		Close: func() {
 			close(turn[0])
@@ -373,10 +407,12 @@ func RelocGoroutine(impl Impl) Op {
 func RelocNone(impl Impl) Op {
 	g := newGroup(impl)
 	return Op{
-		Run: func(n int) {
+		Run: func(n int) float64 {
+			sum := 0
 			for ; n > 0; n -= relocBatch {
-				g.resume(n)
+				sum += g.resume(n)
 			}
+			return float64(sum)
 		},
 		Close: g.close,
 	}
@@ -390,14 +426,16 @@ func RelocNone(impl Impl) Op {
 func RelocDepthOp(impl Impl) Op {
 	g := newGroup(impl)
 	return Op{
-		Run: func(n int) {
+		Run: func(n int) float64 {
+			sum := 0
 			for r := 0; n > 0; r, n = r+1, n-relocBatch {
 				if r%2 == 0 {
-					g.resume(n)
+					sum += g.resume(n)
 				} else {
-					atDepth(8, func() { g.resume(n) })
+					atDepth(8, func() { sum += g.resume(n) })
 				}
 			}
+			return float64(sum)
 		},
 		Close: g.close,
 	}
@@ -422,33 +460,38 @@ func atDepth(depth int, f func()) int {
 // one call deep), resumes it once and closes it, waiting until it has
 // ended.
 func CreateResumeClose(impl Impl) Op {
-	var run func(n int)
+	var run func(n int) float64
 	switch impl {
 	case Costack:
-		run = func(n int) {
+		run = func(n int) float64 {
+			sum := 0
 			for range n {
 				c := newCo(1)
-				mustResume(c)
-				if err := c.Close(); err != nil {
-					panic(err)
-				}
+				sum += mustResume(c)
+				mustClose(c)
 			}
+			return float64(sum)
 		}
 	case IterPull:
-		run = func(n int) {
+		run = func(n int) float64 {
+			sum := 0
 			for range n {
 				it := newPull(1)
-				it.next()
+				v, _ := it.next()
+				sum += v
 				it.stop()
 			}
+			return float64(sum)
 		}
 	case Goroutine:
-		run = func(n int) {
+		run = func(n int) float64 {
+			sum := 0
 			for range n {
 				g := newGor(1)
-				g.resume()
+				sum += g.resume()
 				g.close()
 			}
+			return float64(sum)
 		}
 	default:
 		panic("workload: unknown implementation " + string(impl))
@@ -457,15 +500,18 @@ func CreateResumeClose(impl Impl) Op {
 }
 
 // Tick returns an operation on a population of n entities: each operation
-// is one tick of a game loop, resuming every entity once.
+// is one tick of a game loop, resuming every entity once; its value is the
+// sum of the positions the entities yielded.
 func Tick(impl Impl, n int) Op {
 	p := NewPopulation(impl)
 	p.Add(n)
 	return Op{
-		Run: func(k int) {
+		Run: func(k int) float64 {
+			sum := 0.0
 			for range k {
-				p.Tick()
+				sum += p.Tick()
 			}
+			return sum
 		},
 		Close: p.Close,
 	}
