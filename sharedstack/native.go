@@ -397,9 +397,7 @@ func prepareFor(n *native) bool { return n.prepareResume() }
 // relocateHere relocates the image for a resume below the entry frame now
 // on this stack (n.baseOff, set by the switch that asked for it: amd64's
 // switchIn, arm64's enter). See native.relocate.
-func relocateHere(n *native) {
-	n.relocate(uintptr(stackAddr(uintptr(n.baseOff) + uintptr(n.size))))
-}
+func relocateHere(n *native) { n.relocate() }
 
 // brokenSwitch is called by the assembly when a check of the switch fails:
 // the frames are not where the walk measured them. Nothing has been copied

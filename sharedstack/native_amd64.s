@@ -97,6 +97,13 @@ TEXT ·beginBody(SB), NOSPLIT|NOFRAME, $0-0
 // stack there, e.g. at run's prologue).
 TEXT ·switchIn(SB), NOSPLIT|NOFRAME, $0-0
 	LEAQ 8(SP), R8               // R8 = base
+	// base as a distance from the stack top (I4), as beginBody; first,
+	// before any check can refuse: run grows the stack and relocates the
+	// image for this base after noRoom as after needReloc.
+	MOVQ (TLS), CX
+	MOVQ const_gStackHi(CX), DX
+	SUBQ R8, DX
+	MOVL DX, native_baseOff(AX)
 	// The image goes to [base-size, base). It must leave the stack guard
 	// zone free.
 	MOVL native_size(AX), CX
@@ -114,11 +121,6 @@ TEXT ·switchIn(SB), NOSPLIT|NOFRAME, $0-0
 	LEAQ -16(R8)(DX*1), DX
 	CMPQ BP, DX
 	JNE  badFrame
-	// base as a distance from the stack top (I4), as beginBody.
-	MOVQ (TLS), CX
-	MOVQ const_gStackHi(CX), DX
-	SUBQ R8, DX
-	MOVL DX, native_baseOff(AX)
 	// The image's own stack addresses must be this place's (I3): if not,
 	// run relocates the saved copy (Go code, out of the switch) and calls
 	// again.

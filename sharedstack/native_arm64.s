@@ -94,6 +94,12 @@ resume:
 	// everything is read again) and try again. The check, the coordinate
 	// check below and the copy are one NOSPLIT sequence: no check made
 	// before a safe point holds after it.
+	// base as a distance from the stack top (I4) first, before any check
+	// can refuse: prepareFor grows the stack and relocates the image for
+	// this base after noroom as after reloc.
+	MOVD	const_gStackHi(g), R3
+	SUB	R4, R3, R3
+	MOVW	R3, native_baseOff(R0)
 	SUBS	R2, R4, R5
 	BLO	noroom
 	SUBS	$const_stackMargin, R5, R5
@@ -101,9 +107,6 @@ resume:
 	MOVD	const_gStackLo(g), R6
 	CMP	R6, R5
 	BLO	noroom
-	MOVD	const_gStackHi(g), R3
-	SUB	R4, R3, R3
-	MOVW	R3, native_baseOff(R0)
 	// The image's own stack addresses must be this place's (I3): if not,
 	// relocate the saved copy (Go code, out of the switch: everything is
 	// read again after it) and try again.

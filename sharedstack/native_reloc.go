@@ -3,8 +3,11 @@
 package sharedstack
 
 import (
+	"fmt"
 	"slices"
 	"unsafe"
+
+	"github.com/costack-dev/costack/internal/rt"
 )
 
 // Relocation (I3). A saved image's stack addresses — live pointer slots
@@ -25,10 +28,35 @@ import (
 // calls may grow the stack, moving the entry frame), it asks again, and
 // the image is relocated by the remaining distance.
 
-// relocate moves the image's coordinates to newBottom.
-func (n *native) relocate(newBottom uintptr) {
+//
+// Which slots move is decided by their values: a slot of the relocation
+// list moves when its value lies in [old, old+size). That test is sound
+// because every place the image's coordinates ever refer to was inside the
+// goroutine's stack at the moment they were set: switchOut takes them from
+// SP, and relocate computes its target from baseOff and checks it against
+// the stack's bounds with no call (no safe point, no stack move) in
+// between. A heap object that a slot of the image points to was live then
+// (the slot held it, and the retention list keeps it live since), so it was
+// not inside that region, and heap objects do not move: the test can never
+// take a heap pointer for a stack address, even once the stack the region
+// was part of is freed and its memory reused by the heap. (A stack move
+// after the target is computed leaves a stale target, still one that was
+// stack then: the switch sees it is not this place's and asks again.) A
+// target computed from anything else — a baseOff left from another entry
+// frame, applied to this stack — may lie in heap memory, where a live heap
+// pointer of the image would be "relocated" at the next move; it is
+// refused, loudly.
+
+// relocate moves the image's coordinates to the place below the current
+// entry frame: [base-size, base), base at n.baseOff from the stack top.
+func (n *native) relocate() {
 	mem := unsafe.Add(nil, n.blkPtr)
 	old, size := n.oldBottom, uintptr(n.size)
+	gp := rt.GetG()
+	newBottom := uintptr(stackAddr(uintptr(n.baseOff) + size)) // NOSPLIT: no move in between
+	if newBottom < gp.StackLo || newBottom > gp.StackHi || gp.StackHi-newBottom < size {
+		panic(fmt.Sprintf("costack: native engine invariant broken (please report): an image of %d bytes relocated outside the stack (bottom %#x, stack [%#x, %#x))", size, newBottom, gp.StackLo, gp.StackHi))
+	}
 	if newBottom == old {
 		return
 	}

@@ -499,6 +499,38 @@ func TestNativeResumeWithoutRoom(t *testing.T) {
 	assert.Positive(t, roomMade.Load()-before, "no resume needed room")
 }
 
+// A resume without room from another distance to the stack top than the
+// image's last entry frame had: the room check refuses before anything
+// else, and the relocation that follows the growth must be to the new
+// entry frame, measured where the check refused, not to the old distance
+// applied to the new stack (a region outside the stack, which may be heap
+// memory: a live heap pointer of the image in it would have been moved at
+// the next relocation). Yielded 600 frames deep on one goroutine (about
+// 60 KB of resumer frames above the image), resumed at the top of a fresh
+// goroutine's small stack, and back; relocate refuses a target outside the
+// stack, and every frame's values survive.
+func TestNativeResumeWithoutRoomElsewhere(t *testing.T) {
+	needNative(t)
+	var sums []int
+	o := new(funcCoroutine)
+	c := &o.c
+	o.f = func() { sums = append(sums, deepFrames(c, 24)) }
+	c.setup(Native, o, unsafe.Sizeof(*o))
+	before := roomMade.Load()
+	for i := 0; !c.Finished(); i++ {
+		depth := 0
+		if i%2 == 0 {
+			depth = 600
+		}
+		if _, p := resumeOn(c, depth); p != nil {
+			t.Fatalf("resume %d: %v", i, p.Value)
+		}
+		require.Less(t, i, 10)
+	}
+	assert.Equal(t, []int{24 * 25 / 2 * 3}, sums)
+	assert.Positive(t, roomMade.Load()-before, "no resume needed room")
+}
+
 // deepFrames recurses depth frames of 1 KB each, yields at the bottom
 // (twice), and returns a sum of what every frame kept.
 //
