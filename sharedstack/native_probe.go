@@ -148,14 +148,23 @@ func probeDeferRecords() (err error) {
 		return errors.New("defer record layout mismatch (no records on g)")
 	}
 	d0 := d1.Link
+	// Every call first: a call may move the stack (the records' sp move
+	// with it, a uintptr taken before would not), so the address of local
+	// and the bounds are read after the last one.
 	fv := func(f func()) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&f)) }
+	self := rt.FindFunc(reflect.ValueOf(probeDeferRecords).Pointer()).Entry()
+	recs := [2]*rt.Defer{d0, d1}
+	var entries [2]uintptr
+	var fnvs [2]unsafe.Pointer
+	for i, d := range recs {
+		entries[i], fnvs[i] = rt.FindFunc(d.PC).Entry(), fv(fns[i])
+	}
 	var local uintptr
 	lp := uintptr(unsafe.Pointer(&local))
-	self := rt.FindFunc(reflect.ValueOf(probeDeferRecords).Pointer()).Entry()
-	for i, d := range []*rt.Defer{d0, d1} {
-		if !d.Heap || d.Rangefunc || d.Head != nil || d.Fn != fv(fns[i]) ||
+	for i, d := range recs {
+		if !d.Heap || d.Rangefunc || d.Head != nil || d.Fn != fnvs[i] ||
 			d.SP > lp || lp-d.SP > 4096 || d.SP-gp.StackLo >= gp.StackHi-gp.StackLo ||
-			rt.FindFunc(d.PC).Entry() != self {
+			entries[i] != self {
 			return fmt.Errorf("defer record layout mismatch (record %d)", i)
 		}
 	}
