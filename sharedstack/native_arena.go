@@ -25,10 +25,14 @@ import (
 // one byte in every native. Each chunk keeps its own free list, threaded
 // through its free blocks, and a count of live blocks: a chunk whose last
 // block is freed goes back to the OS (munmap), except one empty chunk per
-// class, kept for the next allocation with its pages released
-// (MADV_DONTNEED), so that a class that empties and refills does not map
-// and unmap at every turn. Allocation takes the chunk that most recently
-// got free space (LIFO).
+// class, kept for the next allocation, so that a class that empties and
+// refills does not map and unmap at every turn. The spare's pages are
+// released (MADV_DONTNEED) after the next garbage collection, not when it
+// empties: a program that makes and ends one coroutine at a time empties
+// its chunk at every one, and a release then costs a system call, and a
+// page fault per page touched, on every creation (it made
+// create+resume+Close 8x slower). Allocation takes the chunk that most
+// recently got free space (LIFO).
 //
 // A block is freed when the coroutine ends or its image changes size
 // class, and by a cleanup (runtime.AddCleanup) when a suspended coroutine
@@ -60,6 +64,9 @@ type arenaClass struct {
 	chunks map[uintptr]*arenaChunk
 	avail  *arenaChunk
 	spare  *arenaChunk
+	// spareHeld: the spare's pages may be resident (it was in use since
+	// they were last released).
+	spareHeld bool
 }
 
 // arenaChunk is one 1 MB chunk of a class: the free list threaded through
@@ -78,6 +85,9 @@ var (
 	// bytes mapped from the OS (chunks, spares and large blocks).
 	arenaBlocks atomic.Int64
 	arenaMapped atomic.Int64
+	// arenaReleases counts spare chunks whose pages were released.
+	arenaReleases atomic.Int64
+	arenaAgings   atomic.Int64 // arenaAge's runs (tests)
 )
 
 // imageBlock is a block of the arena. It is its own small heap object so
@@ -139,7 +149,7 @@ func arenaAlloc(n uintptr) imageBlock {
 	ch := c.avail
 	if ch == nil {
 		ch = c.spare
-		c.spare = nil
+		c.spare, c.spareHeld = nil, false
 		if ch == nil {
 			base := mapChunk()
 			ch = &arenaChunk{base: base}
@@ -185,15 +195,13 @@ func arenaFree(b imageBlock) {
 	ch.live--
 	switch {
 	case ch.live == 0:
-		// Empty: back to the OS, or kept as the spare with its pages
-		// released.
+		// Empty: back to the OS, or kept as the spare (arenaAge
+		// releases its pages).
 		c.remove(ch)
 		delete(c.chunks, ch.base)
 		if c.spare == nil {
-			c.spare = ch
-			if err := unix.Madvise(unsafe.Slice((*byte)(unsafe.Add(nil, ch.base)), chunkSize), unix.MADV_DONTNEED); err != nil {
-				panic("costack: cannot release a coroutine image chunk: " + err.Error())
-			}
+			c.spare, c.spareHeld = ch, true
+			agingOnce.Do(armAging)
 		} else {
 			munmap(ch.base, chunkSize)
 		}
@@ -201,6 +209,25 @@ func arenaFree(b imageBlock) {
 		c.push(ch) // was full
 	}
 	c.mu.Unlock()
+}
+
+// arenaAge releases the pages of every spare chunk that may hold any. It
+// runs after every garbage collection (see armAging).
+func arenaAge() {
+	defer arenaAgings.Add(1)
+	for i := range arenaClasses {
+		c := &arenaClasses[i]
+		c.mu.Lock()
+		if c.spare != nil && c.spareHeld {
+			if err := unix.Madvise(unsafe.Slice((*byte)(unsafe.Add(nil, c.spare.base)), chunkSize), unix.MADV_DONTNEED); err != nil {
+				c.mu.Unlock()
+				panic("costack: cannot release a coroutine image chunk: " + err.Error())
+			}
+			c.spareHeld = false
+			arenaReleases.Add(1)
+		}
+		c.mu.Unlock()
+	}
 }
 
 // push puts ch at the front of the list of chunks with a free block.

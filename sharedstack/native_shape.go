@@ -263,7 +263,8 @@ func admitShape(c *chain, bottom unsafe.Pointer, size uintptr) *shape {
 // Aging: after every garbage collection, the entries of both caches not
 // used since the previous one are dropped (their memory is the
 // collector's to free once no suspended coroutine holds them), and the
-// others are marked unused.
+// others are marked unused; and the image arena's spare chunks give their
+// pages back (arenaAge).
 var agingOnce sync.Once
 
 type gcProbe struct{ _ *int } // a pointer field: not a tiny allocation
@@ -271,6 +272,7 @@ type gcProbe struct{ _ *int } // a pointer field: not a tiny allocation
 func armAging() {
 	runtime.AddCleanup(&gcProbe{}, func(struct{}) {
 		ageCaches()
+		arenaAge()
 		armAging()
 	}, struct{}{})
 }
