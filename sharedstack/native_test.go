@@ -679,3 +679,33 @@ func TestNativeReleaseForgetsImage(t *testing.T) {
 		}
 	}
 }
+
+// A relocation whose target is no longer inside the stack — the stack
+// shrank at a collection between the switch's measure and relocate, so the
+// image no longer fits below the entry frame — relocates nothing: the
+// switch then refuses for lack of room and the resume grows the stack
+// first. (It used to panic, which GC torture hit with a bottom 0x38 bytes
+// below the stack's end.)
+func TestNativeRelocateWithoutRoomRelocatesNothing(t *testing.T) {
+	needNative(t)
+	var sum int
+	o := new(funcCoroutine)
+	c := &o.c
+	o.f = func() { sum = deepFrames(c, 8) }
+	c.setup(Native, o, unsafe.Sizeof(*o))
+	_, p := resumeOn(c, 0)
+	require.Nil(t, p)
+	require.False(t, c.Finished())
+	old, image := c.n.oldBottom, slices.Clone(unsafe.Slice((*byte)(unsafe.Add(nil, c.n.blkPtr)), c.n.size))
+	gp := rt.GetG()
+	c.n.baseOff = uint32(gp.StackHi - gp.StackLo - 64) // the image's bottom would be below StackLo
+	require.NotPanics(t, c.n.relocate)
+	assert.Equal(t, old, c.n.oldBottom, "the image's coordinates moved")
+	assert.Equal(t, image, unsafe.Slice((*byte)(unsafe.Add(nil, c.n.blkPtr)), c.n.size), "the image changed")
+	for i := 0; !c.Finished(); i++ {
+		_, p := resumeOn(c, 300*(i%2))
+		require.Nil(t, p)
+		require.Less(t, i, 10)
+	}
+	assert.Equal(t, 8*9/2*3, sum)
+}
