@@ -65,6 +65,43 @@ func BenchmarkRelocated(b *testing.B) {
 	}
 }
 
+// BenchmarkShapes is one element of the shapes beyond one yield site a
+// few frames deep (issue 13): an in-order walk of a balanced tree of
+// 2^depth-1 nodes (a recursive generator, through Pull; for costack also a
+// recursive New body), a list-shaped tree walked to 1,000 deep, and a
+// yield from one of n distinct call sites in turn.
+func BenchmarkShapes(b *testing.B) {
+	variants := func(impl workload.Impl) []string {
+		if impl == workload.Costack {
+			return []string{workload.ViaPull, workload.ViaNew}
+		}
+		return []string{workload.ViaPull}
+	}
+	for _, depth := range []int{16, 20} {
+		for _, impl := range workload.Impls {
+			for _, v := range variants(impl) {
+				b.Run(fmt.Sprintf("tree=%d/impl=%s/via=%s", depth, impl, v), func(b *testing.B) {
+					runOp(b, workload.TreeWalk(impl, v, depth))
+				})
+			}
+		}
+	}
+	for _, impl := range workload.Impls {
+		for _, v := range variants(impl) {
+			b.Run(fmt.Sprintf("list=1000/impl=%s/via=%s", impl, v), func(b *testing.B) {
+				runOp(b, workload.ListWalk(impl, v, 1000))
+			})
+		}
+	}
+	for _, sites := range []int{1, 1024} {
+		for _, impl := range workload.Impls {
+			b.Run(fmt.Sprintf("sites=%d/impl=%s", sites, impl), func(b *testing.B) {
+				runOp(b, workload.YieldSites(impl, sites))
+			})
+		}
+	}
+}
+
 // BenchmarkCreateResumeClose is the life of a short-lived instance: create,
 // first resume (up to its first yield) and Close.
 func BenchmarkCreateResumeClose(b *testing.B) {

@@ -337,6 +337,10 @@ func haveRoom(need uintptr) bool {
 	return uintptr(unsafe.Pointer(&here))-gp.StackLo > need+stackMargin
 }
 
+// fullWalks counts the yields that walked their chain in full (tests
+// check that a recursive generator's yields do not).
+var fullWalks atomic.Int64
+
 // roomMade counts the resumes that grew the stack for an image (tests
 // check that they exercised them).
 var roomMade atomic.Int64
@@ -452,7 +456,8 @@ func yieldPrepare(n *native) {
 	// return PCs compared, the live slots classified: nothing else may go
 	// here.
 	if gp.Defer == nil && uintptr(n.size) == size {
-		s := n.shape
+		last := n.shape.current() // a trail's record if the trail was the last yield's
+		s := last
 		if s == nil || s.size != size || !s.matches(bottom) {
 			s = lookupShape(bottom, size) // another chain of the same size: many sites
 		}
@@ -461,8 +466,12 @@ func yieldPrepare(n *native) {
 			keep := n.keepSlice()
 			if k := s.retain(bottom, keep, &ctx); k >= 0 && n.nkeep <= 4*uint32(k)+32 {
 				clear(keep[k:])
-				if n.shape != s {
-					n.shape = s
+				if last != s {
+					if n.shape.trail != nil {
+						n.shape.shaped = s // the trail is kept, not current
+					} else {
+						n.shape = s
+					}
 					n.flags = s.flags()
 				}
 				n.popFrom(rec) // last: nothing of the coroutine runs until the switch
@@ -503,14 +512,17 @@ func yieldFull(n *native, gp *rt.G, bottom unsafe.Pointer, size uintptr) {
 	var tr *trail
 	k := -1 // the retention list's count, once filled
 	if s != nil && s.trail != nil {
-		tr, s = s.trail, nil
-		if len(stackRecs) == 0 && n.blkPtr != 0 && len(keep) > 0 {
+		tr, s = s.trail, s.shaped
+		// The trail continues from the last yield only if it was that
+		// yield's (the saved image and the retention list are its).
+		if s == nil && len(stackRecs) == 0 && n.blkPtr != 0 && len(keep) > 0 {
 			kk, why, ok := tr.resume(bottom, size, unsafe.Add(nil, n.blkPtr), keep, ctx)
 			if why != "" {
 				panic(why)
 			}
 			if ok {
 				k = kk
+				admitTrailed(tr, bottom, size)
 			}
 		}
 	}
@@ -520,6 +532,7 @@ func yieldFull(n *native, gp *rt.G, bottom unsafe.Pointer, size uintptr) {
 			s = lookupShape(bottom, size)
 		}
 		if s == nil {
+			fullWalks.Add(1)
 			ch = getChain()
 			if why := ch.walk(bottom, size, 0); why != "" {
 				panic(why)
@@ -529,8 +542,8 @@ func yieldFull(n *native, gp *rt.G, bottom unsafe.Pointer, size uintptr) {
 		}
 	}
 	// A walked chain left without a shape is trailed, if it can be (no
-	// stack object, no stack-allocated defer record).
-	trailed := k >= 0 || s == nil && len(ch.objs) == 0 && len(stackRecs) == 0
+	// stack-allocated defer record).
+	trailed := k >= 0 || s == nil && len(stackRecs) == 0
 	switch {
 	case trailed:
 		if tr == nil {
@@ -539,6 +552,9 @@ func yieldFull(n *native, gp *rt.G, bottom unsafe.Pointer, size uintptr) {
 		if n.shape == nil || n.shape.trail != tr {
 			n.shape = &shape{trail: tr}
 		}
+		n.shape.shaped = nil
+	case tr != nil && s != nil:
+		n.shape.shaped = s // the trail is kept for the chains without a shape
 	case n.shape != s:
 		n.shape = s
 	}

@@ -72,7 +72,7 @@ func (n *native) relocate() {
 		}
 	}
 	outer := int64(-1)
-	switch s := n.shape; {
+	switch s := n.shape.current(); {
 	case s != nil && s.trail != nil:
 		c := getChain()
 		adjust(s.trail.relocSlots(c, size))

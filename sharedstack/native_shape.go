@@ -52,10 +52,24 @@ type shape struct {
 	bytes int32
 	// hit: the shape was found in the cache since the last aging.
 	hit atomic.Bool
-	// trail, if set, makes this a coroutine's own record of its last
-	// chain (native_trail.go) and nothing else of the shape is set: it
-	// is never cached or shared.
-	trail *trail
+	// trail, if set, makes this a coroutine's own record of its chains
+	// (native_trail.go), never cached or shared, and nothing else of the
+	// shape but shaped is set. shaped is the cached shape of the
+	// coroutine's last yield, if it had one; nil when the trail is that
+	// yield's. (The trail is kept across shaped yields, so that a
+	// coroutine going from one to the other allocates nothing.)
+	trail  *trail
+	shaped *shape
+}
+
+// current returns the shape that describes the coroutine's last yield, s
+// or, for a trail's record, the shape that yield had: a trail's record
+// itself when the trail describes it.
+func (s *shape) current() *shape {
+	if s != nil && s.trail != nil && s.shaped != nil {
+		return s.shaped
+	}
+	return s
 }
 
 type pcAt struct {
@@ -220,7 +234,18 @@ func admitShape(c *chain, bottom unsafe.Pointer, size uintptr) *shape {
 	if !doorkeeperSeen(c.hash) {
 		return nil
 	}
-	set, key := chainKey(bottom, size)
+	set, key, victim := shapeSlot(bottom, size)
+	if victim < 0 {
+		return nil
+	}
+	return insertShape(c, size, set, key, victim)
+}
+
+// shapeSlot returns the set, key and way that a shape for the chain on
+// the stack at bottom would take, or a way of -1 if it would not be cached
+// (see admitShape).
+func shapeSlot(bottom unsafe.Pointer, size uintptr) (set uintptr, key uint64, victim int) {
+	set, key = chainKey(bottom, size)
 	victim, unhit := -1, -1
 	for w := range shapeWays {
 		switch s := shapeCache[set+uintptr(w)].Load(); {
@@ -235,10 +260,18 @@ func admitShape(c *chain, bottom unsafe.Pointer, size uintptr) *shape {
 	}
 	if victim < 0 {
 		if unhit < 0 || shapePressure[set/shapeWays].Add(1)%16 != 0 {
-			return nil // every shape of the set in use, or not this candidate's turn
+			return set, key, -1 // every shape of the set in use, or not this candidate's turn
 		}
 		victim = unhit
 	}
+	return set, key, victim
+}
+
+// insertShape composes the shape of the walked chain c and caches it at
+// way victim of set, within the budget; it returns the shape (used by the
+// caller even if the budget did not let it be kept), or nil if the chain
+// is too large for a shape.
+func insertShape(c *chain, size uintptr, set uintptr, key uint64, victim int) *shape {
 	if est := c.shapeBytes(); est > maxShapeBytes || shapeBytes.Load()+est > shapeBudget {
 		return nil
 	}

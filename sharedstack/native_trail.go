@@ -24,18 +24,46 @@ import (
 // element on average, so a yield costs O(changed frames + their slots)
 // plus a comparison and the copies, O(image) but fast.
 //
-// Only chains without stack objects and without stack-allocated defer
-// records are trailed: an object's reachability depends on pointers from
-// anywhere in the chain, which a partial walk does not see. Others walk in
-// full every time.
+// Stack objects are retained anew at every yield: an object is reachable
+// once a live slot or another reachable object points into it (as the
+// GC's stack-object pass decides), and a slot of a changed frame may point
+// into an object of an unchanged one. Go keeps pointers into the stack
+// pointing into the same frame or a caller's (a pointer to a local that
+// could outlive its frame escapes it to the heap), so the objects of the
+// changed frames are reached only from the changed frames, and those of
+// the unchanged frames from anywhere. The trail therefore keeps, besides
+// each frame's retention entries, its objects and its marks (the values
+// of its live slots that point into the image, as distances below base:
+// they stay when the image moves or the stack is copied); a yield walks
+// the changed frames, then marks from all the marks and scans the
+// reachable objects: O(changed frames + marks + reachable objects' pointer
+// words). Chains without objects skip that part. Chains with a pending
+// stack-allocated defer record (a root from outside the frames) are not
+// trailed: they walk in full every time.
 type trail struct {
 	// frames are the chain's frames, outermost (the entry frame) first.
 	frames []trailFrame
+	// objs and marks are the frames' stack objects and marks, outermost
+	// frame first (each frame's objects with their offsets decreasing, so
+	// that read backwards the list is in address order).
+	objs  []trailObj
+	marks []uint32
 	// size is the image size at the last yield.
 	size uintptr
 	// changed is resume's scratch: the frames that changed, innermost
 	// first.
 	changed []frameRef
+	// scratch for retainObjects: the objects by offset from the bottom,
+	// the marks as offsets, the bit sets of retainObjects.
+	byOff           []chainObj
+	roots           []uint32
+	marked, scanned []uint64
+}
+
+// trailObj is a stack object of a trail: its start at top below base.
+type trailObj struct {
+	top, size uint32
+	ptrs      []uint32
 }
 
 // trailFrame is one frame of a trail.
@@ -45,8 +73,15 @@ type trailFrame struct {
 	// grows or shrinks below the frame.
 	top, pcTop uint32
 	// keep is where the frame's entries start in the retention list
-	// (those of the frames outside it come first).
-	keep uint32
+	// (those of the frames outside it come first); obj and mark where its
+	// objects and marks start in the trail's.
+	keep, obj, mark uint32
+	// hash identifies the chain from the entry frame down to this frame
+	// (return PCs and places), so that a trail can tell a chain that
+	// recurs (and deserves a shape) without walking it; shapeBytes is what
+	// a shape of those frames would cost (chain.shapeBytes' terms).
+	hash       uint64
+	shapeBytes int64
 	// openDefers: this frame or one outside it (but run's) has open-coded
 	// defers.
 	openDefers bool
@@ -57,9 +92,9 @@ type trailFrame struct {
 // trail and fills keep with its retention, outermost frame first. It
 // returns the count, or -1 if keep is too short.
 func newTrail(t *trail, c *chain, bottom unsafe.Pointer, size uintptr, keep []unsafe.Pointer, ctx *retention) int {
-	t.frames = t.frames[:0]
+	t.frames, t.objs, t.marks = t.frames[:0], t.objs[:0], t.marks[:0]
 	t.size = size
-	return t.extend(c.frames, bottom, size, keep, 0, ctx)
+	return t.retainObjects(bottom, size, keep, t.extend(c.frames, bottom, size, keep, 0, ctx), ctx)
 }
 
 // extend appends frames (innermost first, as walked) to the trail,
@@ -75,47 +110,110 @@ func (t *trail) extend(frames []frameRef, bottom unsafe.Pointer, size uintptr, k
 	// Room first, out of line: the loop below must not call into the
 	// runtime (growing a slice could move the stack).
 	first := len(t.frames)
-	t.reserve(len(frames))
+	t.reserve(frames)
 	gp := ctx.gp
 	lo, span, owner, ownerLen := gp.StackLo, gp.StackHi-gp.StackLo, ctx.owner, ctx.ownerLen
 	all := t.frames[:first+len(frames)]
+	objs, marks := t.objs, t.marks // room reserved: no growslice below
+	b := uintptr(bottom)
+	h, est := uint64(0x7261696c), int64(0) // "rail"
+	if first > 0 {
+		h, est = all[first-1].hash, all[first-1].shapeBytes
+	}
 	for i := len(frames) - 1; i >= 0; i-- {
 		fr := frames[i]
+		top := uint32(size) - fr.sp
+		h = chainHash(chainHash(h, uintptr(top)), fr.info.pc)
+		est += 16 + 4*int64(len(fr.info.ptrs)+len(fr.info.reloc)+1) + int64(unsafe.Sizeof(chainObj{}))*int64(len(fr.info.objs))
 		all[first+len(frames)-1-i] = trailFrame{
-			top: uint32(size) - fr.sp, pcTop: uint32(size) - fr.pcOff, keep: uint32(k),
+			top: top, pcTop: uint32(size) - fr.pcOff, keep: uint32(k),
+			obj: uint32(len(objs)), mark: uint32(len(marks)), hash: h, shapeBytes: est,
 			openDefers: open, info: fr.info,
 		}
 		open = open || fr.info.openDefers
-		if disableRetention {
-			continue
+		for j := len(fr.info.objs) - 1; j >= 0; j-- {
+			o := &fr.info.objs[j]
+			if off := uintptr(fr.sp) + uintptr(o.off); off+uintptr(o.size) <= size {
+				objs = objs[:len(objs)+1]
+				objs[len(objs)-1] = trailObj{top: uint32(size - off), size: o.size, ptrs: o.ptrs}
+			}
 		}
 		for _, off := range fr.info.ptrs {
 			if uintptr(fr.sp)+uintptr(off)+8 > size {
 				continue // the outermost frame's args, in the entry frame
 			}
 			v := *(*unsafe.Pointer)(unsafe.Add(bottom, fr.sp+off))
-			if uintptr(v)-lo >= span && v != nil && uintptr(v)-owner >= ownerLen {
-				if k == len(keep) {
-					return -1
+			if uintptr(v)-lo >= span {
+				if v != nil && uintptr(v)-owner >= ownerLen && !disableRetention {
+					if k == len(keep) {
+						return -1
+					}
+					keep[k] = v
+					k++
 				}
-				keep[k] = v
-				k++
+			} else if rel := uintptr(v) - b; rel < size {
+				marks = marks[:len(marks)+1]
+				marks[len(marks)-1] = uint32(size - rel)
 			}
 		}
 	}
-	t.frames = all
+	t.frames, t.objs, t.marks = all, objs, marks
 	return k
 }
 
-// reserve makes room in t.frames for n more frames.
+// reserve makes room in t.frames, t.objs and t.marks for frames.
 //
 //go:noinline
-func (t *trail) reserve(n int) {
-	if need := len(t.frames) + n; cap(t.frames) < need {
-		grown := make([]trailFrame, len(t.frames), need+need/4)
-		copy(grown, t.frames)
-		t.frames = grown
+func (t *trail) reserve(frames []frameRef) {
+	nobjs, nptrs := 0, 0
+	for _, fr := range frames {
+		nobjs += len(fr.info.objs)
+		nptrs += len(fr.info.ptrs)
 	}
+	t.frames = reserve(t.frames, len(frames))
+	t.objs = reserve(t.objs, nobjs)
+	t.marks = reserve(t.marks, nptrs)
+}
+
+// reserve returns s with room for n more elements.
+func reserve[E any](s []E, n int) []E {
+	if need := len(s) + n; cap(s) < need {
+		grown := make([]E, len(s), need+need/4)
+		copy(grown, s)
+		return grown
+	}
+	return s
+}
+
+// retainObjects appends to keep[:k] the heap pointers of the trail's
+// reachable stack objects in the image at bottom (size bytes), reached
+// from its marks, and returns the new count; -1 if k is, or keep is too
+// short.
+func (t *trail) retainObjects(bottom unsafe.Pointer, size uintptr, keep []unsafe.Pointer, k int, ctx *retention) int {
+	if k < 0 || len(t.objs) == 0 {
+		return k
+	}
+	byOff := t.byOff[:0]
+	for i := len(t.objs) - 1; i >= 0; i-- {
+		o := &t.objs[i]
+		byOff = append(byOff, chainObj{off: uint32(size) - o.top, size: o.size, ptrs: o.ptrs})
+	}
+	for i := 1; i < len(byOff); i++ {
+		if byOff[i].off < byOff[i-1].off+byOff[i-1].size {
+			panic("costack: native engine found overlapping stack objects (please report)")
+		}
+	}
+	roots := t.roots[:0]
+	for _, m := range t.marks {
+		roots = append(roots, uint32(size)-m)
+	}
+	t.byOff, t.roots = byOff, roots
+	objCtx := retention{ctx.gp, ctx.owner, ctx.ownerLen, roots}
+	n := retainObjects(bottom, size, nil, byOff, keep[k:], &objCtx, &t.marked, &t.scanned)
+	if n < 0 {
+		return -1
+	}
+	return k + n
 }
 
 // openDefers reports whether a frame of the trail (but run's) has
@@ -184,8 +282,9 @@ func (t *trail) resume(bottom unsafe.Pointer, size uintptr, old unsafe.Pointer, 
 				if reuse > len(keep) {
 					return 0, "", false
 				}
-				t.frames = t.frames[:j+1]
-				k := t.extend(frames, bottom, size, keep, reuse, ctx)
+				next := t.frames[j+1]
+				t.frames, t.objs, t.marks = t.frames[:j+1], t.objs[:next.obj], t.marks[:next.mark]
+				k := t.retainObjects(bottom, size, keep, t.extend(frames, bottom, size, keep, reuse, ctx), ctx)
 				if k < 0 {
 					return 0, "", false // keep too short
 				}
@@ -201,8 +300,8 @@ func (t *trail) resume(bottom unsafe.Pointer, size uintptr, old unsafe.Pointer, 
 		if f.refuse != "" {
 			return 0, f.refuse, false
 		}
-		if f.entry || len(f.objs) > 0 {
-			return 0, "", false // changed all the way up, or objects: walk in full
+		if f.entry {
+			return 0, "", false // changed all the way up: walk in full
 		}
 		if f.hasFP {
 			fp := int64(sp) + int64(f.fpOff)
@@ -260,4 +359,40 @@ func (t *trail) outerFP(size uintptr) int64 {
 		}
 	}
 	return -1
+}
+
+// admitTrailed gives the trailed chain on the stack at bottom (size bytes)
+// a cached shape when it recurs: a chain that comes back (many yield sites
+// in turn, a small tree walked again) yields fastest with a shape, but a
+// trail never walks in full, where admitShape would see it. The trail's
+// hash tells a recurrence (the doorkeeper has seen it) at no cost; only
+// then, and if the cache would keep the shape, is the chain walked, once.
+// Only short chains get one: a shape's yield is O(frames), a trail's
+// O(changed frames) plus a comparison of the unchanged bytes, which is
+// faster for a chain of many frames that changes at its bottom (a deep
+// recursion yielding at every level).
+const maxTrailedShapeFrames = 24
+
+func admitTrailed(t *trail, bottom unsafe.Pointer, size uintptr) {
+	if len(t.frames) > maxTrailedShapeFrames {
+		return
+	}
+	last := &t.frames[len(t.frames)-1]
+	if est := int64(unsafe.Sizeof(shape{})) + last.shapeBytes; est > maxShapeBytes || shapeBytes.Load()+est > shapeBudget {
+		return // no shape would be kept: too deep a chain, or the budget full
+	}
+	if !doorkeeperSeen(last.hash) {
+		return
+	}
+	set, key, victim := shapeSlot(bottom, size)
+	if victim < 0 {
+		return
+	}
+	c := getChain()
+	defer putChain(c)
+	if c.walk(bottom, size, 0) != "" {
+		return // the trail's walk accepted these frames; refuse nothing here
+	}
+	c.collectObjects(size)
+	insertShape(c, size, set, key, victim)
 }
