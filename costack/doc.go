@@ -163,7 +163,8 @@
 //	CancellationToken                   t.Context(); cancelling a task cancels its
 //	                                    children and their interop.Block calls
 //	Channel<T>                          yield.Mailbox[T]
-//	UniTaskTracker                      s.WriteTasks(w), Task.String, OnTaskEnd
+//	UniTaskTracker                      s.WriteTasks(w), s.WriteTaskStacks(w),
+//	                                    Task.String, Task.Stack, OnTaskEnd
 //
 //	More Effective Coroutines           costack
 //	Timing.RunCoroutine(f, Segment)     s.Go(body, costack.InPhase(phase))
@@ -201,6 +202,9 @@
 // conditions cannot tell tasks apart. Make the condition the task instead:
 // in dlv, "break enemy.go:42" then "condition 1 t.id == 12" (the task's
 // ID) or, in code, a check of costack.CurrentTask().ID(). A suspended task
-// is not on any goroutine's stack on the native engine: find it with
-// WriteTasks, not in a goroutine dump.
+// is not on any goroutine's stack on the native engine (on the portable
+// engine it is a parked goroutine of its own): it is in no goroutine dump.
+// Ask it where it waits instead: [Coroutine.Stack] and [Task.Stack] give
+// its trace in the format of runtime.Stack, from the yield to the body, on
+// either engine, and [Scheduler.WriteTaskStacks] writes every task's.
 package costack

@@ -3,6 +3,7 @@ package costack_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/costack-dev/costack/costack"
 )
@@ -120,4 +121,34 @@ func ExampleSetStrict() {
 	fmt.Println(done, err)
 	// Output:
 	// true costack: coroutine panicked: costack: Yield while a panic is in progress in the coroutine, or inside a deferred call run by the runtime, is not supported on the native engine
+}
+
+// Where is a suspended coroutine waiting? Stack answers in the format of
+// runtime.Stack (here without the file:line lines, which depend on the
+// machine).
+func ExampleCoroutine_Stack() {
+	c := costack.New(func(y *costack.Yielder[int, string], n int) string {
+		for {
+			n = waitForInput(y, n)
+		}
+	})
+	defer c.Close()
+	if _, _, err := c.Resume(1); err != nil {
+		panic(err)
+	}
+	for _, line := range strings.Split(string(c.Stack()), "\n") {
+		if !strings.HasPrefix(line, "\t") {
+			fmt.Println(line)
+		}
+	}
+	// Output:
+	// coroutine [suspended]:
+	// github.com/costack-dev/costack/costack.(*Yielder[...]).Yield(...)
+	// github.com/costack-dev/costack/costack_test.waitForInput(...)
+	// github.com/costack-dev/costack/costack_test.ExampleCoroutine_Stack.func1(...)
+}
+
+//go:noinline
+func waitForInput(y *costack.Yielder[int, string], n int) int {
+	return y.Yield(fmt.Sprint("waiting after ", n))
 }

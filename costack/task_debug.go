@@ -112,13 +112,19 @@ func describeWaiter(w Waiter) string {
 // were started), each task's name, id, state, what it waits for, and its
 // group. It waits for the tick in progress to end, if any, so that it sees
 // every task suspended. Call it from any goroutine but a task body (an
-// Apply function or OnTaskEnd may call it).
-//
-// TODO(issue 17): add each task's stack (t.c.stack(), to be provided by
-// costack's core) under its line.
-func (s *Scheduler) WriteTasks(w io.Writer) error {
+// Apply function or OnTaskEnd may call it). WriteTaskStacks adds each
+// task's stack.
+func (s *Scheduler) WriteTasks(w io.Writer) error { return s.writeTasks(w, "WriteTasks", false) }
+
+// WriteTaskStacks is WriteTasks with each task's stack (as Task.Stack, its
+// header left out) under its line: where in its body every task waits.
+func (s *Scheduler) WriteTaskStacks(w io.Writer) error {
+	return s.writeTasks(w, "WriteTaskStacks", true)
+}
+
+func (s *Scheduler) writeTasks(w io.Writer, name string, stacks bool) error {
 	if t := currentTask(); t != nil && t.sched == s {
-		panic("costack: Scheduler.WriteTasks called from a task body")
+		panic("costack: Scheduler." + name + " called from a task body")
 	}
 	if !s.inSerial() {
 		s.tickMu.Lock()
@@ -147,9 +153,14 @@ func (s *Scheduler) WriteTasks(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "%d tasks at frame %d\n", len(lines), s.frame)
 	for _, l := range lines {
-		bw.WriteString(strings.Repeat("  ", l.depth))
+		indent := strings.Repeat("  ", l.depth)
+		bw.WriteString(indent)
 		bw.WriteString(l.t.describe(true))
 		bw.WriteByte('\n')
+		if stacks {
+			frames, _ := l.t.c.co.Frames()
+			writeFrames(bw, frames, indent+"    ")
+		}
 	}
 	return bw.Flush()
 }

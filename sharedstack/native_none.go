@@ -27,6 +27,7 @@ func (*native) release()                  {}
 func (*native) footprint() int            { return 0 }
 func (*native) closesWithoutUnwind() bool { return false }
 func (*native) prepareResume() bool       { return true }
+func (*native) callers() []uintptr        { return nil }
 
 // startBody starts the body for run; continueBody is never needed.
 var startBody, continueBody = func(c *Coroutine) { c.bodyOutOfLine().Run() }, (func(*Coroutine))(nil)

@@ -138,3 +138,19 @@ func (c *chain) relocSlots(size uintptr) []uint32 {
 	}
 	return offs
 }
+
+// callers returns the return addresses of n's saved image (a suspended
+// coroutine), innermost first, for Frames; nil if its chain cannot be
+// walked.
+func (n *native) callers() []uintptr {
+	c, why := n.imageChain()
+	if why != "" {
+		return nil
+	}
+	defer putChain(c)
+	pcs := make([]uintptr, len(c.frames))
+	for i, fr := range c.frames {
+		pcs[i] = fr.info.pc
+	}
+	return pcs
+}

@@ -22,6 +22,8 @@ type portable struct {
 	// when it last woke (callbackDepth): a yield from deeper is a yield
 	// from inside a callback the body made.
 	woke uint32
+	// req is a pending Frames request (stack.go).
+	req *stackRequest
 }
 
 func (p *portable) resume(c *Coroutine) {
@@ -74,6 +76,9 @@ func (p *portable) suspend(c *Coroutine) {
 	syncLock(p.coro)
 	// yield returns false only after stop, which this engine never calls.
 	p.yield(struct{}{})
+	if p.req != nil {
+		p.answerStackRequests() // the wake-up was Frames, not a resume
+	}
 	p.woke = callbackDepth()
 }
 

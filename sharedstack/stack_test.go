@@ -1,0 +1,100 @@
+package sharedstack_test
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/costack-dev/costack/sharedstack"
+)
+
+// stackLevel recurses d levels and yields twice at the bottom.
+//
+//go:noinline
+func stackLevel(c **sharedstack.Coroutine, d int) int {
+	if d == 0 {
+		sharedstack.YieldOrUnwind(*c)
+		sharedstack.YieldOrUnwind(*c)
+		return 1
+	}
+	return stackLevel(c, d-1) + 1
+}
+
+// resumeDeep resumes c d frames below here, on another goroutine (the
+// native engine then relocates the image).
+func resumeDeep(c *sharedstack.Coroutine, d int) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var rec func(int)
+		rec = func(n int) {
+			var pad [128]byte
+			if n > 0 {
+				rec(n - 1)
+			} else {
+				c.Resume()
+			}
+			runtime.KeepAlive(&pad)
+		}
+		rec(d)
+	}()
+	<-done
+}
+
+// A suspended coroutine's frames are its own, innermost first: the
+// yield's caller, every level of the recursion, the body; none of the
+// engine's, and the same after a resume from elsewhere. A coroutine that
+// is not suspended has none.
+func TestFrames(t *testing.T) {
+	kinds := []sharedstack.Kind{sharedstack.Portable}
+	if sharedstack.Available(sharedstack.Native) == nil {
+		kinds = append(kinds, sharedstack.Native)
+	}
+	for _, k := range kinds {
+		for _, depth := range []int{0, 3, 200} {
+			t.Run(k.String(), func(t *testing.T) {
+				var c *sharedstack.Coroutine
+				var inBody []runtime.Frame
+				c, err := sharedstack.NewOn(k, func() {
+					_, ok := c.Frames()
+					assert.False(t, ok, "frames of the running coroutine")
+					stackLevel(&c, depth)
+					inBody = nil
+				})
+				require.NoError(t, err)
+				_, ok := c.Frames()
+				assert.False(t, ok, "frames of a fresh coroutine")
+
+				check := func(when string) {
+					t.Helper()
+					frames, ok := c.Frames()
+					require.True(t, ok, when)
+					var names []string
+					for _, f := range frames {
+						names = append(names, f.Function[strings.LastIndex(f.Function, "/")+1:])
+						assert.NotContains(t, f.Function, "costack/sharedstack.", "%s: an engine frame", when)
+						assert.NotEmpty(t, f.File, when)
+						assert.Positive(t, f.Line, when)
+					}
+					require.Len(t, names, depth+2, "%s: %v", when, names)
+					for i := range depth + 1 {
+						assert.Equal(t, "sharedstack_test.stackLevel", names[i], "%s: frame %d", when, i)
+					}
+					assert.True(t, strings.HasPrefix(names[depth+1], "sharedstack_test.TestFrames.func"), "%s: outermost %s", when, names[depth+1])
+				}
+				c.Resume()
+				check("after the first yield")
+				resumeDeep(c, 20)
+				check("after a resume from another goroutine and depth")
+				c.Resume()
+				require.True(t, c.Finished())
+				_, ok = c.Frames()
+				assert.False(t, ok, "frames of a finished coroutine")
+				assert.Nil(t, inBody)
+			})
+		}
+	}
+}
