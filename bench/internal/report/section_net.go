@@ -95,9 +95,10 @@ var (
 )
 
 // netbenchCommand returns the command line that runs bench/netbench from
-// the source tree the report runs in (go -C <dir> run .): the report finds
+// the source tree the report runs in: the report finds
 // the tree through the go command (go env GOMOD), so it must run inside
-// the costack checkout, as `go run ./bench/cmd/costack-bench` does.
+// the costack checkout, as `go run ./bench/cmd/costack-bench` does. It
+// builds netbench and returns the binary's path.
 func netbenchCommand(ctx context.Context) ([]string, error) {
 	netbenchOnce.Do(func() {
 		gobin, err := exec.LookPath("go")
@@ -121,13 +122,26 @@ func netbenchCommand(ctx context.Context) ([]string, error) {
 			return
 		}
 		// Build once, up front, so that the first probe is not timed
-		// against a compile (and a build error names the column).
-		build := exec.CommandContext(ctx, gobin, "-C", dir, "build", "-o", os.DevNull, ".")
+		// against a compile (and a build error names the column), and
+		// run the binary itself: go run would turn netbench's exit code
+		// for a skipped row (a descriptor limit) into 1, an error. The
+		// binary goes to the user's cache, one file overwritten by every
+		// report.
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			cache = os.TempDir()
+		}
+		bin := filepath.Join(cache, "costack-bench", "netbench")
+		if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+			netbenchErr = fmt.Errorf("building bench/netbench: %w", err)
+			return
+		}
+		build := exec.CommandContext(ctx, gobin, "-C", dir, "build", "-o", bin, ".")
 		if msg, err := build.CombinedOutput(); err != nil {
 			netbenchErr = fmt.Errorf("building bench/netbench: %v: %s", err, msg)
 			return
 		}
-		netbenchArgv = []string{gobin, "-C", dir, "run", "."}
+		netbenchArgv = []string{bin}
 	})
 	return netbenchArgv, netbenchErr
 }
