@@ -8,7 +8,8 @@
 //   - native: the body's frames live on the resumer's goroutine stack; on yield
 //     the live region of that stack is copied into a compact image and on resume
 //     it is copied back and relocated. Available where a native implementation
-//     exists for the platform and Go version and its self-check passes.
+//     exists for the platform and Go version and its self-check passes. Its
+//     invariants and their proof, transition by transition: docs/engine.md.
 //   - portable: the body runs on the runtime's own coroutine switch (what
 //     iter.Pull uses). Always correct; the fallback, the choice under the race
 //     detector, and the oracle the native engine is tested against.
