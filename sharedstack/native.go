@@ -469,6 +469,7 @@ func yieldPrepare(n *native) {
 				if last != s {
 					if n.shape.trail != nil {
 						n.shape.shaped = s // the trail is kept, not current
+						n.shape.trail.stale()
 					} else {
 						n.shape = s
 					}
@@ -555,6 +556,7 @@ func yieldFull(n *native, gp *rt.G, bottom unsafe.Pointer, size uintptr) {
 		n.shape.shaped = nil
 	case tr != nil && s != nil:
 		n.shape.shaped = s // the trail is kept for the chains without a shape
+		tr.stale()
 	case n.shape != s:
 		n.shape = s
 	}

@@ -20,8 +20,9 @@ import (
 //
 // Shapes are made only for chains that recur (see admitShape) and kept in a
 // bounded cache; a chain without one — most yields of a recursive
-// generator — is walked instead. Both ways give the same retention list
-// and relocation (TestNativeShapeMatchesWalk).
+// generator — is walked or trailed instead. The ways agree on relocation
+// (TestNativeShapeMatchesWalk) and on retention (the GC tortures, through
+// every path).
 type shape struct {
 	size uintptr
 	// pcs: the return PC expected at each offset. Equal PCs at equal

@@ -94,7 +94,42 @@ type trailFrame struct {
 func newTrail(t *trail, c *chain, bottom unsafe.Pointer, size uintptr, keep []unsafe.Pointer, ctx *retention) int {
 	t.frames, t.objs, t.marks = t.frames[:0], t.objs[:0], t.marks[:0]
 	t.size = size
-	return t.retainObjects(bottom, size, keep, t.extend(c.frames, bottom, size, keep, 0, ctx), ctx)
+	k := t.retainObjects(bottom, size, keep, t.extend(c.frames, bottom, size, keep, 0, ctx), ctx)
+	t.trim()
+	return k
+}
+
+// trim gives back the arrays of a trail that a deep excursion grew: a
+// coroutine that recursed deep once and yields shallow since should not
+// keep the deep chain's arrays (millions of coroutines may be
+// suspended). An array more than four times too long is copied to one
+// that fits.
+func (t *trail) trim() {
+	t.frames = trimmed(t.frames)
+	t.objs = trimmed(t.objs)
+	t.marks = trimmed(t.marks)
+	if cap(t.changed) > 256 {
+		t.changed = nil
+	}
+	if cap(t.byOff) > 4*len(t.objs)+64 {
+		t.byOff, t.roots, t.marked, t.scanned = nil, nil, nil, nil
+	}
+}
+
+// stale is called when the trail no longer describes the coroutine's last
+// yield (it had a shape): its content will be made anew, so arrays grown by
+// a deep chain are given back now; small ones are kept for reuse.
+func (t *trail) stale() {
+	if cap(t.frames) > 64 || cap(t.objs) > 64 || cap(t.marks) > 256 {
+		*t = trail{}
+	}
+}
+
+func trimmed[E any](s []E) []E {
+	if cap(s) <= 4*len(s)+64 {
+		return s
+	}
+	return append(make([]E, 0, len(s)+len(s)/4), s...)
 }
 
 // extend appends frames (innermost first, as walked) to the trail,
@@ -289,6 +324,7 @@ func (t *trail) resume(bottom unsafe.Pointer, size uintptr, old unsafe.Pointer, 
 					return 0, "", false // keep too short
 				}
 				t.size = size
+				t.trim()
 				return k, "", true
 			}
 		}

@@ -4,6 +4,7 @@ package sharedstack
 
 import (
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -118,5 +119,89 @@ func TestNativeTrailRetainsOuterObjects(t *testing.T) {
 		}
 		assert.Equal(t, want, got, "round %d", round)
 		assert.Positive(t, trailed, "no yield was trailed")
+	}
+}
+
+// A coroutine that recursed deep once and yields shallow since gives the
+// deep chain's trail arrays back.
+func TestNativeTrailShrinksAfterDeepExcursion(t *testing.T) {
+	needNative(t)
+	depth := 2000
+	var c *Coroutine
+	c, err := NewOn(Native, func() {
+		for {
+			shapes.Deep(depth, func() { YieldOrUnwind(c) })
+		}
+	})
+	require.NoError(t, err)
+	defer c.Close()
+	_, p := c.Resume()
+	require.Nil(t, p)
+	_, p = c.Resume()
+	require.Nil(t, p)
+	tr := c.n.shape.trail
+	require.NotNil(t, tr, "the deep chain is trailed")
+	deepCap := cap(tr.frames)
+	require.Greater(t, deepCap, depth)
+	depth = 3
+	for range 3 {
+		_, p = c.Resume()
+		require.Nil(t, p)
+	}
+	// Shallow, the chain is trailed anew or (it recurs) gets a shape and
+	// the trail goes stale: either way the deep array is gone.
+	assert.Less(t, cap(tr.frames), deepCap/10, "the trail keeps the deep chain's array")
+}
+
+// The three descriptions of a suspended chain agree on what a relocation
+// moves: a shape composed from the walked chain, the walked chain itself,
+// and the coroutine's trail (when it has one current): the same slots,
+// and the same outermost frame pointer slot. Chains with stack objects,
+// deep recursion and a deferred closure in the outer frame.
+func TestNativeShapeMatchesWalk(t *testing.T) {
+	needNative(t)
+	var freed atomic.Bool
+	bodies := map[string]func(c **Coroutine){
+		"objects": func(c **Coroutine) { outerHolding(30, &freed, func() { YieldOrUnwind(*c) }) },
+		"deep":    func(c **Coroutine) { shapes.Deep(500, func() { YieldOrUnwind(*c) }) },
+		"tree": func(c **Coroutine) {
+			done := false
+			defer func() { done = true }()
+			shapes.Walk(shapes.Balanced(6), func(int) bool { YieldOrUnwind(*c); return !done })
+		},
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			var c *Coroutine
+			c, err := NewOn(Native, func() { body(&c) })
+			require.NoError(t, err)
+			defer c.Close()
+			trailed := 0
+			for i := 0; i < 40 && !c.Finished(); i++ {
+				_, p := resumeAt(c, i%5)
+				require.Nil(t, p)
+				if c.Finished() {
+					break
+				}
+				size := uintptr(c.n.size)
+				ch, why := c.n.imageChain()
+				require.Empty(t, why)
+				walked := slices.Clone(ch.relocSlots(size))
+				outer := ch.outerFP
+				ch.collectObjects(size)
+				s := composeShape(ch, size)
+				putChain(ch)
+				assert.Equal(t, walked, s.reloc, "resume %d: shape and walk", i)
+				assert.Equal(t, outer, s.outerFP, "resume %d: outermost frame pointer", i)
+				if cur := c.n.shape.current(); cur != nil && cur.trail != nil {
+					trailed++
+					tc := getChain()
+					assert.Equal(t, walked, slices.Clone(cur.trail.relocSlots(tc, size)), "resume %d: trail and walk", i)
+					putChain(tc)
+					assert.Equal(t, outer, cur.trail.outerFP(size), "resume %d: trail's outermost frame pointer", i)
+				}
+			}
+			assert.Positive(t, trailed, "no yield was trailed")
+		})
 	}
 }
