@@ -22,7 +22,7 @@ const (
 	stackMargin = 2048
 )
 
-// The frame layout on amd64, for the walk in buildShape (native.go). CALL
+// The frame layout on amd64, for the walk (chain.walk, native_chain.go). CALL
 // pushes the return PC just below the callee's SP; a frame with pcsp value
 // S > 0 at its return PC keeps its caller's BP at sp+S-8 (the prologue's
 // PUSHQ BP), and its own return PC at sp+S.

@@ -26,8 +26,8 @@ const (
 	ysPCSlot = 16
 )
 
-// The frame layout on arm64 (usesLR), for the walk in buildShape
-// (native.go). A frame's prologue is MOVD.W R30, -S(RSP); MOVD R29,
+// The frame layout on arm64 (usesLR), for the walk (chain.walk,
+// native_chain.go). A frame's prologue is MOVD.W R30, -S(RSP); MOVD R29,
 // -8(RSP); SUB $8, RSP, R29, with S (the pcsp value after the prologue) a
 // multiple of 16: the frame at sp keeps its own return PC at sp+0 and its
 // caller's frame pointer at sp-8, in the top word of the frame below it,
