@@ -122,6 +122,34 @@ func (s *Scheduler) WriteTaskStacks(w io.Writer) error {
 	return s.writeTasks(w, "WriteTaskStacks", true)
 }
 
+// taskLine is a live task and its depth in the task tree.
+type taskLine struct {
+	t     *Task
+	depth int
+}
+
+// liveTasks lists the live tasks, each parent before its children, in the
+// order they were started.
+func (s *Scheduler) liveTasks() []taskLine {
+	var lines []taskLine
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var walk func(ts []*Task, depth int)
+	walk = func(ts []*Task, depth int) {
+		for _, t := range ts {
+			if t.flags.Load()&flagDone != 0 {
+				continue
+			}
+			lines = append(lines, taskLine{t, depth})
+			if x := t.extra.Load(); x != nil && x.liveChildren > 0 {
+				walk(x.children, depth+1)
+			}
+		}
+	}
+	walk(s.roots, 0)
+	return lines
+}
+
 func (s *Scheduler) writeTasks(w io.Writer, name string, stacks bool) error {
 	if t := currentTask(); t != nil && t.sched == s {
 		panic("costack: Scheduler." + name + " called from a task body")
@@ -130,26 +158,7 @@ func (s *Scheduler) writeTasks(w io.Writer, name string, stacks bool) error {
 		s.tickMu.Lock()
 		defer s.tickMu.Unlock()
 	}
-	type line struct {
-		t     *Task
-		depth int
-	}
-	var lines []line
-	s.mu.Lock()
-	var walk func(ts []*Task, depth int)
-	walk = func(ts []*Task, depth int) {
-		for _, t := range ts {
-			if t.flags.Load()&flagDone != 0 {
-				continue
-			}
-			lines = append(lines, line{t, depth})
-			if x := t.extra.Load(); x != nil && x.liveChildren > 0 {
-				walk(x.children, depth+1)
-			}
-		}
-	}
-	walk(s.roots, 0)
-	s.mu.Unlock()
+	lines := s.liveTasks()
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "%d tasks at frame %d\n", len(lines), s.frame)
 	for _, l := range lines {

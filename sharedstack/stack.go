@@ -20,6 +20,18 @@ import (
 // the coroutine's goroutine records them, running only the engine's code.
 // Nothing of this costs anything until it is called.
 func (c *Coroutine) Frames() ([]runtime.Frame, bool) {
+	pcs, ok := c.Callers()
+	if !ok {
+		return nil, false
+	}
+	return UserFrames(pcs), true
+}
+
+// Callers is Frames before symbolization: the return addresses of a
+// suspended coroutine's frames, innermost first, the engine's included
+// (UserFrames leaves them out). A caller that symbolizes many coroutines
+// does so once per distinct stack.
+func (c *Coroutine) Callers() ([]uintptr, bool) {
 	if !atomic.CompareAndSwapUint32(&c.n.phase, uint32(Suspended), uint32(Running)) {
 		return nil, false
 	}
@@ -30,7 +42,7 @@ func (c *Coroutine) Frames() ([]runtime.Frame, bool) {
 		pcs = c.n.callers()
 	}
 	c.Release()
-	return userFrames(pcs), true
+	return pcs, true
 }
 
 // enginePrefix is the prefix of this package's function names.
@@ -39,10 +51,11 @@ var enginePrefix = func() string {
 	return name[:strings.LastIndex(name, ".")+1]
 }()
 
-// userFrames symbolizes pcs (innermost first) and keeps the frames between
-// the engine's: those of the yield (innermost) and those that run the body
-// (outermost: run and, on the portable engine, the goroutine's start).
-func userFrames(pcs []uintptr) []runtime.Frame {
+// UserFrames symbolizes pcs from Callers (innermost first) and keeps the
+// frames between the engine's: those of the yield (innermost) and those
+// that run the body (outermost: run and, on the portable engine, the
+// goroutine's start).
+func UserFrames(pcs []uintptr) []runtime.Frame {
 	if len(pcs) == 0 {
 		return nil
 	}

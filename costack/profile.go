@@ -1,0 +1,145 @@
+package costack
+
+import (
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/costack-dev/costack/sharedstack"
+)
+
+// profileBatch is how many tasks WriteProfile reads with the tick held off:
+// a tick waits for at most one batch, not for the whole profile.
+const profileBatch = 4096
+
+// WriteProfile writes a profile of the scheduler's live tasks, counted by
+// stack — where in its body each one waits — in pprof's protobuf format
+// (gzipped, as runtime/pprof writes its profiles), with the sample type
+// "tasks", unit "count": go tool pprof reads it (-top, -traces, -web), as
+// does github.com/google/pprof/profile. Tasks that are not suspended when
+// they are read (running, or ended meanwhile) are left out.
+//
+// It holds the tick off (as WriteTasks does) for a batch of tasks at a
+// time, not for the whole profile, so a game loop keeps running while a
+// large population is profiled; a stack is symbolized once however many
+// tasks share it. Call it from any goroutine but a task body. To serve it
+// next to net/http/pprof:
+//
+//	http.HandleFunc("/debug/pprof/costack-tasks", func(w http.ResponseWriter, r *http.Request) {
+//		w.Header().Set("Content-Type", "application/octet-stream")
+//		_ = sched.WriteProfile(w)
+//	})
+func (s *Scheduler) WriteProfile(w io.Writer) error {
+	if t := currentTask(); t != nil && t.sched == s {
+		panic("costack: Scheduler.WriteProfile called from a task body")
+	}
+	lines := s.liveTasks()
+	type stack struct {
+		pcs   []uintptr
+		count int64
+	}
+	stacks := map[string]*stack{}
+	for i := 0; i < len(lines); i += profileBatch {
+		s.withTickHeld(func() {
+			for _, l := range lines[i:min(i+profileBatch, len(lines))] {
+				pcs, ok := l.t.c.co.Callers()
+				if !ok {
+					continue
+				}
+				key := unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(pcs))), len(pcs)*int(unsafe.Sizeof(uintptr(0))))
+				if st := stacks[key]; st != nil {
+					st.count++
+				} else {
+					stacks[strings.Clone(key)] = &stack{pcs, 1}
+				}
+			}
+		})
+	}
+	all := make([]*stack, 0, len(stacks))
+	for _, st := range stacks {
+		all = append(all, st)
+	}
+	// The most common stacks first, then by address: the same population
+	// gives the same profile.
+	slices.SortFunc(all, func(a, b *stack) int {
+		if a.count != b.count {
+			return int(b.count - a.count)
+		}
+		return slices.Compare(a.pcs, b.pcs)
+	})
+	p := newTaskProfile()
+	for _, st := range all {
+		sample := &profile.Sample{Value: []int64{st.count}}
+		for _, f := range bodyFrames(sharedstack.UserFrames(st.pcs)) {
+			sample.Location = append(sample.Location, p.location(f))
+		}
+		p.Sample = append(p.Sample, sample)
+	}
+	return p.Write(w)
+}
+
+// withTickHeld runs f with no tick in progress (see WriteTasks).
+func (s *Scheduler) withTickHeld(f func()) {
+	if !s.inSerial() {
+		s.tickMu.Lock()
+		defer s.tickMu.Unlock()
+	}
+	f()
+}
+
+// bodyFrames cuts frames at the frames that run a body (see writeFrames).
+func bodyFrames(frames []runtime.Frame) []runtime.Frame {
+	for i, f := range frames {
+		if strings.HasPrefix(f.Function, statePrefix) || f.Function == taskRun {
+			return frames[:i]
+		}
+	}
+	return frames
+}
+
+// taskProfile is a profile being built, with its locations and functions
+// by identity.
+type taskProfile struct {
+	*profile.Profile
+	locs  map[runtime.Frame]*profile.Location
+	funcs map[[2]string]*profile.Function
+}
+
+func newTaskProfile() *taskProfile {
+	count := &profile.ValueType{Type: "tasks", Unit: "count"}
+	return &taskProfile{
+		Profile: &profile.Profile{
+			SampleType: []*profile.ValueType{count},
+			PeriodType: count,
+			Period:     1,
+			TimeNanos:  time.Now().UnixNano(),
+		},
+		locs:  map[runtime.Frame]*profile.Location{},
+		funcs: map[[2]string]*profile.Function{},
+	}
+}
+
+// location returns the profile's location of frame f: one per frame (an
+// inlined call is a location of its own, at the same address).
+func (p *taskProfile) location(f runtime.Frame) *profile.Location {
+	f.Func = nil // identity by PC, function and line
+	if l := p.locs[f]; l != nil {
+		return l
+	}
+	key := [2]string{f.Function, f.File}
+	fn := p.funcs[key]
+	if fn == nil {
+		fn = &profile.Function{ID: uint64(len(p.Function) + 1), Name: f.Function, SystemName: f.Function, Filename: f.File}
+		p.funcs[key] = fn
+		p.Function = append(p.Function, fn)
+	}
+	l := &profile.Location{ID: uint64(len(p.Location) + 1), Address: uint64(f.PC), Line: []profile.Line{{Function: fn, Line: int64(f.Line)}}}
+	p.locs[f] = l
+	p.Location = append(p.Location, l)
+	return l
+}
