@@ -13,9 +13,13 @@ import (
 	"github.com/costack-dev/costack/sharedstack"
 )
 
-// profileBatch is how many tasks WriteProfile reads with the tick held off:
-// a tick waits for at most one batch, not for the whole profile.
-const profileBatch = 4096
+// profileSlice is how long WriteProfile reads tasks with the tick held
+// off: a tick waits for at most about that long, not for the whole
+// profile. (The clock is read every profileCheck tasks.)
+const (
+	profileSlice = time.Millisecond
+	profileCheck = 64
+)
 
 // WriteProfile writes a profile of the scheduler's live tasks, counted by
 // stack — where in its body each one waits — in pprof's protobuf format
@@ -24,7 +28,7 @@ const profileBatch = 4096
 // does github.com/google/pprof/profile. Tasks that are not suspended when
 // they are read (running, or ended meanwhile) are left out.
 //
-// It holds the tick off (as WriteTasks does) for a batch of tasks at a
+// It holds the tick off (as WriteTasks does) for about a millisecond at a
 // time, not for the whole profile, so a game loop keeps running while a
 // large population is profiled; a stack is symbolized once however many
 // tasks share it. Call it from any goroutine but a task body. To serve it
@@ -44,10 +48,14 @@ func (s *Scheduler) WriteProfile(w io.Writer) error {
 		count int64
 	}
 	stacks := map[string]*stack{}
-	for i := 0; i < len(lines); i += profileBatch {
+	for i := 0; i < len(lines); {
 		s.withTickHeld(func() {
-			for _, l := range lines[i:min(i+profileBatch, len(lines))] {
-				pcs, ok := l.t.c.co.Callers()
+			start := time.Now()
+			for ; i < len(lines); i++ {
+				if i%profileCheck == 0 && time.Since(start) > profileSlice {
+					return
+				}
+				pcs, ok := lines[i].t.c.co.Callers()
 				if !ok {
 					continue
 				}
@@ -59,6 +67,7 @@ func (s *Scheduler) WriteProfile(w io.Writer) error {
 				}
 			}
 		})
+		runtime.Gosched() // a tick waiting for the lock takes it now
 	}
 	all := make([]*stack, 0, len(stacks))
 	for _, st := range stacks {

@@ -29,7 +29,7 @@ func profileWaitB(t *Task, d int) {
 // tasks counted by stack, each stack from the wait to the task's body.
 func TestSchedulerWriteProfile(t *testing.T) {
 	s := newSched(t)
-	const na, nb = 3 * profileBatch / 2, 7 // more than a batch
+	const na, nb = 5000, 7
 	for range na {
 		s.Go(func(t *Task) { profileWaitA(t) })
 	}
