@@ -205,3 +205,30 @@ func TestNativeShapeMatchesWalk(t *testing.T) {
 		})
 	}
 }
+
+// A coroutine whose last yield had no description (n.shape nil: a yield
+// with a pending stack-allocated defer record is neither shaped nor
+// trailed) and whose next yield finds a cached shape takes the shape. The
+// fast path dereferenced the missing description (a nil pointer panic in
+// the GC torture).
+func TestNativeShapeAfterUndescribedYield(t *testing.T) {
+	needNative(t)
+	var c *Coroutine
+	c, err := NewOn(Native, func() {
+		for {
+			YieldOrUnwind(c)
+		}
+	})
+	require.NoError(t, err)
+	defer c.Close()
+	for range 4 { // the chain recurs: it gets a shape
+		_, p := c.Resume()
+		require.Nil(t, p)
+	}
+	require.NotNil(t, c.n.shape.current())
+	require.Nil(t, c.n.shape.current().trail, "the one-site chain is shaped")
+	c.n.shape = nil // as a yield with a stack-allocated defer record leaves it
+	_, p := c.Resume()
+	require.Nil(t, p, "the yield after it failed")
+	assert.NotNil(t, c.n.shape, "the shape found is taken")
+}

@@ -75,7 +75,7 @@ func yieldPrepare(n *native) {
 			if k := s.retain(bottom, keep, &ctx); k >= 0 && n.nkeep <= 4*uint32(k)+32 {
 				clear(keep[k:])
 				if last != s {
-					if n.shape.trail != nil {
+					if n.shape != nil && n.shape.trail != nil {
 						n.shape.shaped = s // the trail is kept, not current
 						n.shape.trail.stale()
 					} else {
