@@ -167,8 +167,14 @@ func (c *chain) collectObjects(size uintptr) {
 			c.objs = append(c.objs, chainObj{off: off, size: o.size, ptrs: o.ptrs})
 		}
 	}
-	for i := 1; i < len(c.objs); i++ {
-		if c.objs[i].off < c.objs[i-1].off+c.objs[i-1].size {
+	checkObjectsApart(c.objs)
+}
+
+// checkObjectsApart checks that objs, by offset, do not overlap (objectIn
+// relies on it): the frames' facts are not understood otherwise.
+func checkObjectsApart(objs []chainObj) {
+	for i := 1; i < len(objs); i++ {
+		if objs[i].off < objs[i-1].off+objs[i-1].size {
 			panic("costack: native engine found overlapping stack objects (please report)")
 		}
 	}

@@ -149,11 +149,18 @@ func doorkeeperSeen(h uint64) bool {
 // (the same terms, reloc at its bound), so that a chain that would not be
 // kept is not composed.
 func (c *chain) shapeBytes() int64 {
-	var reloc int
+	n := int64(unsafe.Sizeof(shape{}))
 	for _, fr := range c.frames {
-		reloc += len(fr.info.reloc) + 1
+		n += fr.info.shapeBytes()
 	}
-	return int64(unsafe.Sizeof(shape{})) + int64(16*len(c.frames)+4*c.ptrs+4*reloc) + int64(unsafe.Sizeof(chainObj{}))*int64(c.nobjs)
+	return n
+}
+
+// shapeBytes is what the frame adds to a shape of a chain it is in: its
+// return PC, live slots, relocation slots (and saved frame pointer) and
+// stack objects.
+func (f *frameInfo) shapeBytes() int64 {
+	return 16 + 4*int64(len(f.ptrs)+len(f.reloc)+1) + int64(unsafe.Sizeof(chainObj{}))*int64(len(f.objs))
 }
 
 // The shape cache: 2-way set-associative by a key of the chain's size and

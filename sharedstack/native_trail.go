@@ -159,7 +159,7 @@ func (t *trail) extend(frames []frameRef, bottom unsafe.Pointer, size uintptr, k
 		fr := frames[i]
 		top := uint32(size) - fr.sp
 		h = chainHash(chainHash(h, uintptr(top)), fr.info.pc)
-		est += 16 + 4*int64(len(fr.info.ptrs)+len(fr.info.reloc)+1) + int64(unsafe.Sizeof(chainObj{}))*int64(len(fr.info.objs))
+		est += fr.info.shapeBytes()
 		all[first+len(frames)-1-i] = trailFrame{
 			top: top, pcTop: uint32(size) - fr.pcOff, keep: uint32(k),
 			obj: uint32(len(objs)), mark: uint32(len(marks)), hash: h, shapeBytes: est,
@@ -233,11 +233,7 @@ func (t *trail) retainObjects(bottom unsafe.Pointer, size uintptr, keep []unsafe
 		o := &t.objs[i]
 		byOff = append(byOff, chainObj{off: uint32(size) - o.top, size: o.size, ptrs: o.ptrs})
 	}
-	for i := 1; i < len(byOff); i++ {
-		if byOff[i].off < byOff[i-1].off+byOff[i-1].size {
-			panic("costack: native engine found overlapping stack objects (please report)")
-		}
-	}
+	checkObjectsApart(byOff)
 	roots := t.roots[:0]
 	for _, m := range t.marks {
 		roots = append(roots, uint32(size)-m)
@@ -397,6 +393,10 @@ func (t *trail) outerFP(size uintptr) int64 {
 	return -1
 }
 
+// maxTrailedShapeFrames: only chains of at most this many frames get a
+// shape from their trail (see admitTrailed).
+const maxTrailedShapeFrames = 24
+
 // admitTrailed gives the trailed chain on the stack at bottom (size bytes)
 // a cached shape when it recurs: a chain that comes back (many yield sites
 // in turn, a small tree walked again) yields fastest with a shape, but a
@@ -407,8 +407,6 @@ func (t *trail) outerFP(size uintptr) int64 {
 // O(changed frames) plus a comparison of the unchanged bytes, which is
 // faster for a chain of many frames that changes at its bottom (a deep
 // recursion yielding at every level).
-const maxTrailedShapeFrames = 24
-
 func admitTrailed(t *trail, bottom unsafe.Pointer, size uintptr) {
 	if len(t.frames) > maxTrailedShapeFrames {
 		return
