@@ -101,16 +101,6 @@ func (s *Scheduler) withTickHeld(f func()) {
 	f()
 }
 
-// bodyFrames cuts frames at the frames that run a body (see writeFrames).
-func bodyFrames(frames []runtime.Frame) []runtime.Frame {
-	for i, f := range frames {
-		if strings.HasPrefix(f.Function, statePrefix) || f.Function == taskRun {
-			return frames[:i]
-		}
-	}
-	return frames
-}
-
 // taskProfile is a profile being built, with its locations and functions
 // by identity.
 type taskProfile struct {

@@ -35,11 +35,9 @@ func (t *Task) Stack() []byte {
 		}
 		return t.c.stack(t.label())
 	}
-	if !s.inSerial() {
-		s.tickMu.Lock()
-		defer s.tickMu.Unlock()
-	}
-	return t.c.stack(t.label())
+	var b []byte
+	s.withTickHeld(func() { b = t.c.stack(t.label()) })
+	return b
 }
 
 // stack formats the coroutine's trace, its header starting with what.
@@ -62,16 +60,24 @@ func (c *core) stack(what string) []byte {
 // indent; the frames that run a body (the Run methods of the engine's
 // Body: the state's, a task's) are left out.
 func writeFrames(w io.Writer, frames []runtime.Frame, indent string) {
-	for _, f := range frames {
-		if strings.HasPrefix(f.Function, statePrefix) || f.Function == taskRun {
-			break
-		}
+	for _, f := range bodyFrames(frames) {
 		fmt.Fprintf(w, "%s%s(...)\n%s\t%s:%d", indent, f.Function, indent, f.File, f.Line)
 		if f.Func != nil && f.PC >= f.Entry {
 			fmt.Fprintf(w, " +%#x", f.PC-f.Entry)
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// bodyFrames cuts frames at the first that runs a body: the Run methods
+// of the engine's Body (the state's, a task's).
+func bodyFrames(frames []runtime.Frame) []runtime.Frame {
+	for i, f := range frames {
+		if strings.HasPrefix(f.Function, statePrefix) || f.Function == taskRun {
+			return frames[:i]
+		}
+	}
+	return frames
 }
 
 // statePrefix is the prefix of the names of the state's methods (Run

@@ -154,10 +154,13 @@ func (s *Scheduler) writeTasks(w io.Writer, name string, stacks bool) error {
 	if t := currentTask(); t != nil && t.sched == s {
 		panic("costack: Scheduler." + name + " called from a task body")
 	}
-	if !s.inSerial() {
-		s.tickMu.Lock()
-		defer s.tickMu.Unlock()
-	}
+	var err error
+	s.withTickHeld(func() { err = s.writeTaskLines(w, stacks) })
+	return err
+}
+
+// writeTaskLines is writeTasks with no tick in progress.
+func (s *Scheduler) writeTaskLines(w io.Writer, stacks bool) error {
 	lines := s.liveTasks()
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "%d tasks at frame %d\n", len(lines), s.frame)
