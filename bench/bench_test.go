@@ -93,6 +93,11 @@ func BenchmarkShapes(b *testing.B) {
 			})
 		}
 	}
+	for _, impl := range workload.Impls {
+		b.Run(fmt.Sprintf("defers=200/impl=%s", impl), func(b *testing.B) {
+			runOp(b, workload.PendingDefers(impl, 200))
+		})
+	}
 	for _, sites := range []int{1, 1024} {
 		for _, impl := range workload.Impls {
 			b.Run(fmt.Sprintf("sites=%d/impl=%s", sites, impl), func(b *testing.B) {

@@ -18,7 +18,7 @@ import (
 // shapesParams are the parameters of a shapes child: which family, on
 // which implementation.
 type shapesParams struct {
-	Family string        `json:"family"` // "tree", "list", "sites", "drop"
+	Family string        `json:"family"` // "tree", "list", "sites", "defers", "drop"
 	Impl   string        `json:"impl"`
 	Sizes  []int         `json:"sizes"` // tree depths, list lengths, site counts, population
 	Target time.Duration `json:"target"`
@@ -40,15 +40,15 @@ var shapesImpl = map[string]workload.Impl{
 
 // shapesSizes are the sizes of each family, full and -quick.
 func shapesSizes(family string, quick bool) []int {
-	full := map[string][]int{"tree": {16, 20}, "list": {1_000, 10_000}, "sites": {1, 64, 256, 1024}, "drop": {1_000_000}}
-	small := map[string][]int{"tree": {12, 16}, "list": {300, 1_000}, "sites": {1, 64, 256, 1024}, "drop": {100_000}}
+	full := map[string][]int{"tree": {16, 20}, "list": {1_000, 10_000}, "sites": {1, 64, 256, 1024}, "defers": {16, 200}, "drop": {1_000_000}}
+	small := map[string][]int{"tree": {12, 16}, "list": {300, 1_000}, "sites": {1, 64, 256, 1024}, "defers": {16, 200}, "drop": {100_000}}
 	if quick {
 		return small[family]
 	}
 	return full[family]
 }
 
-var shapesFamilies = []string{"tree", "list", "sites", "drop"}
+var shapesFamilies = []string{"tree", "list", "sites", "defers", "drop"}
 
 func init() {
 	registerChildTask("shapes", shapesChild)
@@ -64,6 +64,8 @@ func init() {
 			"list walk: the same on a list-shaped tree, which yields at depths 1..n: the native engine copies the live",
 			"frames at every switch, so its cost grows with the depth where iter.Pull's does not.",
 			"yield sites: a round trip yielding from k distinct call sites in turn (identical frames, one return PC differs).",
+			"pending defers: a round trip yielding from the bottom of a recursive descent d levels deep, each level holding",
+			"a pending stack-allocated defer record (a recursive-descent parser's shape): d records at every switch.",
 			"left after drop: RSS growth that stays after a population of N suspended game entities is let go, two GCs",
 			"and debug.FreeOSMemory, as a share of the growth at its peak. costack's are dropped (closed by the runtime);",
 			"iter.Pull iterators and goroutines cannot be dropped without leaking, so theirs are stopped.",
@@ -109,6 +111,9 @@ func init() {
 		for _, k := range shapesSizes("sites", cfg.Quick) {
 			rows = append(rows, s.TimedRow("yield sites", fmt.Sprintf("%d sites", k), float64(k), "ns/op", res, id("sites"), fmt.Sprint(k)))
 		}
+		for _, d := range shapesSizes("defers", cfg.Quick) {
+			rows = append(rows, s.TimedRow("pending defers", fmt.Sprintf("%d deep", d), float64(d), "ns/op", res, id("defers"), fmt.Sprint(d)))
+		}
 		n := shapesSizes("drop", cfg.Quick)[0]
 		rows = append(rows, s.Row("left after drop", fmt.Sprintf("N=%d", n), float64(n), "% of peak", "lower", res.Cell(id("drop"), "left")))
 		rows = append(rows, s.Row("peak growth", fmt.Sprintf("N=%d", n), float64(n), "B/instance", "lower", res.Cell(id("drop"), "peak")))
@@ -146,6 +151,10 @@ func shapesChild(raw json.RawMessage) (map[string]float64, error) {
 	case "sites":
 		for _, k := range p.Sizes {
 			timeOp(fmt.Sprint(k), workload.YieldSites(impl, k))
+		}
+	case "defers":
+		for _, d := range p.Sizes {
+			timeOp(fmt.Sprint(d), workload.PendingDefers(impl, d))
 		}
 	case "drop":
 		n := p.Sizes[0]

@@ -154,9 +154,10 @@ func TestShapeOps(t *testing.T) {
 		}
 	}
 	cases := map[string]shapeOp{
-		"tree3":  {func(impl Impl, v string) Op { return TreeWalk(impl, v, 3) }, shapes.Balanced(3).All(), true},
-		"list5":  {func(impl Impl, v string) Op { return ListWalk(impl, v, 5) }, shapes.List(5).All(), true},
-		"sites4": {func(impl Impl, _ string) Op { return YieldSites(impl, 4) }, sites, false},
+		"tree3":   {func(impl Impl, v string) Op { return TreeWalk(impl, v, 3) }, shapes.Balanced(3).All(), true},
+		"list5":   {func(impl Impl, v string) Op { return ListWalk(impl, v, 5) }, shapes.List(5).All(), true},
+		"sites4":  {func(impl Impl, _ string) Op { return YieldSites(impl, 4) }, sites, false},
+		"parse20": {func(impl Impl, _ string) Op { return PendingDefers(impl, 20) }, parseSeq(20), false},
 	}
 	total := 0
 	for _, n := range runCounts {

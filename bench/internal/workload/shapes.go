@@ -161,3 +161,21 @@ func YieldSites(impl Impl, sites int) Op {
 	}
 	return seqOp(impl, ViaPull, seq, nil)
 }
+
+// PendingDefers returns an Op whose operations each yield from the bottom
+// of a recursive descent depth levels deep, every level holding a pending
+// stack-allocated defer record (shapes.Parse: a recursive-descent parser's
+// shape), so that each switch carries depth pending records.
+func PendingDefers(impl Impl, depth int) Op {
+	return seqOp(impl, ViaPull, parseSeq(depth), nil)
+}
+
+// parseSeq yields 0, 1, 2, ... each from the bottom of shapes.Parse(depth).
+func parseSeq(depth int) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		ok := true
+		for i := 0; ok; i++ {
+			shapes.Parse(depth, func() { ok = yield(i) })
+		}
+	}
+}
