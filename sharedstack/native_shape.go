@@ -24,7 +24,10 @@ import (
 // (TestNativeShapeMatchesWalk) and on retention (the GC tortures, through
 // every path).
 type shape struct {
+	// size, key and the lists a yield reads come first: one cache line.
 	size uintptr
+	// key is chainKey's hash of the chain (a cheap first test).
+	key uint64
 	// pcs: the return PC expected at each offset. Equal PCs at equal
 	// offsets with equal size mean equal frames (a frame's size and maps
 	// depend on its PC only), so the rest of the shape applies.
@@ -48,9 +51,7 @@ type shape struct {
 	// coroutine suspended here needs no unwinding (see Coroutine.Close).
 	openDefers bool
 	hash       uint64
-	// key is chainKey's hash of the chain (a cheap first test).
-	key   uint64
-	bytes int32
+	bytes      int32
 	// hit: the shape was found in the cache since the last aging.
 	hit atomic.Bool
 	// trail, if set, makes this a coroutine's own record of its chains
@@ -91,41 +92,63 @@ func (s *shape) matches(bottom unsafe.Pointer) bool {
 // objects have been collected. It decodes nothing: O(frames + slots), then
 // a sort.
 func composeShape(c *chain, size uintptr) *shape {
-	s := &shape{size: size, outerFP: c.outerFP, openDefers: c.openDefers, hash: c.hash,
-		pcs:  make([]pcAt, 0, len(c.frames)),
-		live: make([]uint32, 0, c.ptrs)}
+	s := &shape{size: size, outerFP: c.outerFP, openDefers: c.openDefers, hash: c.hash}
+	// The lists are built in scratch, then packed into one allocation
+	// (packLists): a yield at a shape not in the caches reads its return
+	// PCs and live slots at addresses known from one pointer, not through
+	// three dependent loads (many yield sites in turn).
+	pcs := make([]pcAt, 0, len(c.frames))
+	live := make([]uint32, 0, c.ptrs)
 	var nreloc int
 	for _, fr := range c.frames {
 		nreloc += len(fr.info.reloc) + 1
 	}
-	s.reloc = make([]uint32, 0, nreloc)
+	reloc := make([]uint32, 0, nreloc)
 	for _, fr := range c.frames {
-		s.pcs = append(s.pcs, pcAt{fr.pcOff, fr.info.pc})
+		pcs = append(pcs, pcAt{fr.pcOff, fr.info.pc})
 		for _, p := range fr.info.ptrs {
 			if off := fr.sp + p; uintptr(off)+8 <= size {
-				s.live = append(s.live, off)
+				live = append(live, off)
 			}
 		}
 		for _, p := range fr.info.reloc {
 			if off := fr.sp + p; uintptr(off)+8 <= size {
-				s.reloc = append(s.reloc, off)
+				reloc = append(reloc, off)
 			}
 		}
 		if fr.info.hasFP && !disableBPReloc {
-			s.reloc = append(s.reloc, uint32(int64(fr.sp)+int64(fr.info.fpOff)))
+			reloc = append(reloc, uint32(int64(fr.sp)+int64(fr.info.fpOff)))
 		}
 	}
-	s.objs = slices.Clone(c.objs) // collected by the caller (collectObjects)
-	s.maxKeep = len(s.live) + c.objPtrs
 	// Each frame's lists are sorted and frames are in address order, but a
 	// callee's args lie in its caller's frame: sort to be sure, and
 	// compact (a slot found by two routes moves once).
-	slices.Sort(s.live)
-	s.live = slices.Compact(s.live)
-	slices.Sort(s.reloc)
-	s.reloc = slices.Compact(s.reloc)
-	s.bytes = int32(unsafe.Sizeof(*s)) + int32(16*cap(s.pcs)+4*cap(s.live)+4*cap(s.reloc)) + int32(unsafe.Sizeof(chainObj{}))*int32(cap(s.objs))
+	slices.Sort(live)
+	live = slices.Compact(live)
+	slices.Sort(reloc)
+	reloc = slices.Compact(reloc)
+	s.pcs, s.live, s.reloc = packLists(pcs, live, reloc)
+	s.objs = slices.Clone(c.objs) // collected by the caller (collectObjects)
+	s.maxKeep = len(s.live) + c.objPtrs
+	s.bytes = int32(unsafe.Sizeof(*s)) + int32(16*len(s.pcs)+4*len(s.live)+4*len(s.reloc)+8) + int32(unsafe.Sizeof(chainObj{}))*int32(cap(s.objs))
 	return s
+}
+
+// packLists copies a shape's lists into one pointer-free allocation, in
+// the order a yield reads them (return PCs, live slots; relocation slots,
+// read on a resume that moves the image), and returns the copies.
+func packLists(pcs []pcAt, live, reloc []uint32) ([]pcAt, []uint32, []uint32) {
+	// One word more, so that an empty list's pointer is never past the end.
+	words := 2*len(pcs) + (len(live)+len(reloc)+1)/2 + 1
+	buf := make([]uint64, words)
+	base := unsafe.Pointer(unsafe.SliceData(buf))
+	p := unsafe.Slice((*pcAt)(base), len(pcs))
+	copy(p, pcs)
+	l := unsafe.Slice((*uint32)(unsafe.Add(base, 16*len(pcs))), len(live))
+	copy(l, live)
+	r := unsafe.Slice((*uint32)(unsafe.Add(base, 16*len(pcs)+4*len(live))), len(reloc))
+	copy(r, reloc)
+	return p[:len(p):len(p)], l[:len(l):len(l)], r[:len(r):len(r)]
 }
 
 // doorkeeperSeen reports whether the chain of hash h was walked recently,
@@ -183,8 +206,12 @@ const (
 var (
 	// shapeMu is held by writers (an insert, aging), so that the byte
 	// count stays exact; readers take no lock.
-	shapeMu       sync.Mutex
-	shapeCache    [shapeWays << shapeSetBits]atomic.Pointer[shape]
+	shapeMu    sync.Mutex
+	shapeCache [shapeWays << shapeSetBits]atomic.Pointer[shape]
+	// shapeKeys[i] is the key of shapeCache[i]'s shape (or stale, while
+	// a writer replaces it: the reader checks the shape's own key too),
+	// so that a lookup reads one line of keys, not every way's shape.
+	shapeKeys     [shapeWays << shapeSetBits]atomic.Uint64
 	shapeBytes    atomic.Int64
 	shapePressure [1 << shapeSetBits]atomic.Uint32
 	// doorkeeper remembers recently walked chains by hash: a chain is
@@ -221,6 +248,9 @@ func chainKey(bottom unsafe.Pointer, size uintptr) (set uintptr, key uint64) {
 func lookupShape(bottom unsafe.Pointer, size uintptr) *shape {
 	i, key := chainKey(bottom, size)
 	for w := i; w < i+shapeWays; w++ {
+		if shapeKeys[w].Load() != key {
+			continue // not this way: its shape is not even loaded
+		}
 		if s := shapeCache[w].Load(); s != nil && s.key == key && s.size == size && s.matches(bottom) {
 			if !s.hit.Load() {
 				s.hit.Store(true)
@@ -297,6 +327,7 @@ func insertShape(c *chain, size uintptr, set uintptr, key uint64, victim int) *s
 	}
 	shapeBytes.Add(delta)
 	shapeCache[set+uintptr(victim)].Store(s)
+	shapeKeys[set+uintptr(victim)].Store(key)
 	agingOnce.Do(armAging)
 	return s
 }
@@ -331,6 +362,7 @@ func ageCaches() {
 			s.hit.Store(false)
 		default:
 			shapeCache[i].Store(nil)
+			shapeKeys[i].Store(0)
 			shapeBytes.Add(-int64(s.bytes))
 		}
 	}
@@ -352,6 +384,7 @@ func flushShapes() {
 	shapeMu.Lock()
 	defer shapeMu.Unlock()
 	for i := range shapeCache {
+		shapeKeys[i].Store(0)
 		if s := shapeCache[i].Swap(nil); s != nil {
 			shapeBytes.Add(-int64(s.bytes))
 		}
