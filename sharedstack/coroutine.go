@@ -3,6 +3,7 @@ package sharedstack
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"unsafe"
@@ -61,6 +62,12 @@ const (
 	// Finished: its body has returned, panicked, been closed or exited,
 	// or it was closed before it started.
 	Finished
+
+	// inspected is a suspended coroutine whose stack Callers is reading:
+	// never reported (Phase says Suspended), but held, so that no resume
+	// or close starts meanwhile; Acquire and Close wait for it (a few
+	// microseconds), so that a profile never makes a Resume fail.
+	inspected
 )
 
 func (p Phase) String() string {
@@ -228,7 +235,12 @@ func (c *Coroutine) setup(k Kind, body Body, ownerSize uintptr) {
 
 // Phase reports where the coroutine is in its life. It is safe for
 // concurrent use.
-func (c *Coroutine) Phase() Phase { return Phase(atomic.LoadUint32(&c.n.phase)) }
+func (c *Coroutine) Phase() Phase {
+	if p := Phase(atomic.LoadUint32(&c.n.phase)); p != inspected {
+		return p
+	}
+	return Suspended
+}
 
 // Started reports whether the coroutine's body has begun to run (or it was
 // closed before it did).
@@ -241,10 +253,46 @@ func (c *Coroutine) Finished() bool { return c.Phase() == Finished }
 // it: it becomes Running, and Acquire reports the phase it took it from
 // (Fresh: this resume starts the body). It reports false, changing
 // nothing, if the coroutine is running, normal or finished. Exactly one of
-// several goroutines acquiring at once gets it.
+// several goroutines acquiring at once gets it. A coroutine whose stack is
+// being read (Callers) is waited for, not refused.
 func (c *Coroutine) Acquire() (from Phase, ok bool) {
-	p := atomic.LoadUint32(&c.n.phase)
-	return Phase(p), p <= uint32(Suspended) && atomic.CompareAndSwapUint32(&c.n.phase, p, uint32(Running))
+	// The common case first, one atomic operation; written so that it is
+	// inlined into Resume (within the inliner's budget).
+	if !atomic.CompareAndSwapUint32(&c.n.phase, uint32(Suspended), uint32(Running)) {
+		from, ok = c.acquireSlow()
+	} else {
+		from, ok = Suspended, true
+	}
+	return
+}
+
+// acquireSlow is Acquire when the coroutine was not suspended: fresh,
+// held, finished, or being inspected (then it waits).
+//
+//go:noinline
+func (c *Coroutine) acquireSlow() (Phase, bool) {
+	for spins := 0; ; spins++ {
+		p := atomic.LoadUint32(&c.n.phase)
+		switch {
+		case p == uint32(inspected):
+			waitInspection(spins)
+		case p > uint32(Suspended):
+			return Phase(p), false
+		case atomic.CompareAndSwapUint32(&c.n.phase, p, uint32(Running)):
+			return Phase(p), true
+		}
+	}
+}
+
+// waitInspection waits a moment for Callers to give a coroutine back: it
+// reads return addresses only (portable: records them on the coroutine's
+// goroutine), so it is short; the first tries spin, later ones yield the
+// processor.
+func waitInspection(spins int) {
+	if spins < 16 {
+		return
+	}
+	runtime.Gosched()
 }
 
 // errUnwind is the value Yield panics with to unwind a coroutine that is
@@ -380,8 +428,10 @@ func (c *Coroutine) Unwind() { panic(errUnwind) }
 // coroutine is left suspended, not closing) if its frames do not fit in
 // this goroutine's stack (see NoStack); Returned otherwise.
 func (c *Coroutine) Close() (Outcome, *Panic) {
-	for {
+	for spins := 0; ; spins++ {
 		switch p := Phase(atomic.LoadUint32(&c.n.phase)); p {
+		case inspected:
+			waitInspection(spins)
 		case Running, Normal, Finished:
 			return Busy, nil
 		case Fresh:

@@ -129,7 +129,7 @@ func (n *native) checkYield() {
 			panic(msgNeverSetUp)
 		}
 		panic(msgYieldSuspended)
-	case Suspended:
+	case Suspended, inspected:
 		panic(msgYieldSuspended)
 	case Finished:
 		panic(msgYieldDead)

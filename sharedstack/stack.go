@@ -14,8 +14,8 @@ import (
 // when the coroutine is not suspended (fresh, running, normal, finished,
 // or held by another goroutine).
 //
-// The coroutine is held while its frames are read, as by Acquire (a
-// Resume or Close meanwhile finds it running). On the native engine they
+// The coroutine is held while its frames are read: a Resume or Close
+// meanwhile waits for them (Acquire), and Phase still says Suspended. On the native engine they
 // are read from the saved image's return addresses; on the portable engine
 // the coroutine's goroutine records them, running only the engine's code.
 // Nothing of this costs anything until it is called.
@@ -32,7 +32,7 @@ func (c *Coroutine) Frames() ([]runtime.Frame, bool) {
 // (UserFrames leaves them out). A caller that symbolizes many coroutines
 // does so once per distinct stack.
 func (c *Coroutine) Callers() ([]uintptr, bool) {
-	if !atomic.CompareAndSwapUint32(&c.n.phase, uint32(Suspended), uint32(Running)) {
+	if !atomic.CompareAndSwapUint32(&c.n.phase, uint32(Suspended), uint32(inspected)) {
 		return nil, false
 	}
 	var pcs []uintptr
@@ -41,7 +41,7 @@ func (c *Coroutine) Callers() ([]uintptr, bool) {
 	} else {
 		pcs = c.n.callers()
 	}
-	c.Release()
+	atomic.StoreUint32(&c.n.phase, uint32(Suspended))
 	return pcs, true
 }
 

@@ -3,6 +3,7 @@ package sharedstack_test
 import (
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -96,5 +97,68 @@ func TestFrames(t *testing.T) {
 				assert.Nil(t, inBody)
 			})
 		}
+	}
+}
+
+// Reading a coroutine's stack never makes a Resume or Close fail: while
+// Callers holds the coroutine, they wait for it (a profile of a running
+// program must not break it), and Phase says Suspended throughout.
+func TestCallersDoNotRefuseResume(t *testing.T) {
+	kinds := []sharedstack.Kind{sharedstack.Portable}
+	if sharedstack.Available(sharedstack.Native) == nil {
+		kinds = append(kinds, sharedstack.Native)
+	}
+	// Resumes go on until the stack has been read this many times while
+	// they run (bounded: a reader that never gets one in fails the test).
+	const reads, maxRounds = 500, 5_000_000
+	for _, k := range kinds {
+		t.Run(k.String(), func(t *testing.T) {
+			var c *sharedstack.Coroutine
+			c, err := sharedstack.NewOn(k, func() {
+				for {
+					stackLevel(&c, 3)
+				}
+			})
+			require.NoError(t, err)
+			var n atomic.Int64
+			stop, stopped := make(chan struct{}), make(chan string)
+			go func() {
+				defer close(stopped)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if pcs, ok := c.Callers(); ok {
+						if len(pcs) == 0 {
+							stopped <- "no frames read from a suspended coroutine"
+							return
+						}
+						n.Add(1)
+					}
+					if p := c.Phase(); p > sharedstack.Finished {
+						stopped <- "Phase reported " + p.String()
+						return
+					}
+					runtime.Gosched() // let the resumer's goroutine in (one P)
+				}
+			}()
+			rounds := 0
+			for ; n.Load() < reads && rounds < maxRounds; rounds++ {
+				o, p := c.Resume()
+				require.Nil(t, p)
+				require.Equal(t, sharedstack.Yielded, o, "resume %d", rounds)
+			}
+			o, p := c.Close()
+			close(stop)
+			for msg := range stopped {
+				t.Error(msg)
+			}
+			require.Nil(t, p)
+			require.Equal(t, sharedstack.Returned, o, "Close")
+			require.True(t, c.Finished())
+			require.GreaterOrEqual(t, n.Load(), int64(reads), "stacks read in %d resumes", rounds)
+		})
 	}
 }
