@@ -210,5 +210,9 @@
 // [Scheduler.WriteProfile] counts a scheduler's tasks by stack in pprof's
 // format, for a population too large to read task by task (100,000 tasks
 // take about 50 ms): go tool pprof -top (or -traces) shows where they
-// wait.
+// wait. [WriteProfile] does the same for every suspended coroutine of the
+// process (New, Pull and every Scheduler's tasks), and package pprofhttp
+// serves it beside net/http/pprof (go tool pprof
+// http://host/debug/pprof/costack). Neither stops anything: a Resume that
+// wants a coroutine while its stack is read waits microseconds for it.
 package costack

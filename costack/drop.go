@@ -66,6 +66,7 @@ func adopt() {
 	for i, h := range hs {
 		if !h.core().co.Finished() {
 			runtime.SetFinalizer(h, dropped)
+			register(h.core()) // see registry.go
 		}
 		hs[i] = nil
 	}
@@ -78,6 +79,7 @@ func adopt() {
 // running (a copy of the handle in use would panic first, see state) or
 // finished is left alone; Close takes the coroutine atomically anyway.
 func dropped(h handleOf) {
+	unregister(h.core()) // first: see registry.go
 	if c := h.core(); c.co.Phase() == sharedstack.Suspended {
 		go c.close()
 	}

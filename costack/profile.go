@@ -38,16 +38,15 @@ const (
 //		w.Header().Set("Content-Type", "application/octet-stream")
 //		_ = sched.WriteProfile(w)
 //	})
+//
+// (Package pprofhttp serves the process-wide WriteProfile, which counts
+// these tasks too.)
 func (s *Scheduler) WriteProfile(w io.Writer) error {
 	if t := currentTask(); t != nil && t.sched == s {
 		panic("costack: Scheduler.WriteProfile called from a task body")
 	}
 	lines := s.liveTasks()
-	type stack struct {
-		pcs   []uintptr
-		count int64
-	}
-	stacks := map[string]*stack{}
+	counts := stackCounts{}
 	for i := 0; i < len(lines); {
 		s.withTickHeld(func() {
 			start := time.Now()
@@ -55,33 +54,81 @@ func (s *Scheduler) WriteProfile(w io.Writer) error {
 				if i%profileCheck == 0 && time.Since(start) > profileSlice {
 					return
 				}
-				pcs, ok := lines[i].t.c.co.Callers()
-				if !ok {
-					continue
-				}
-				key := unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(pcs))), len(pcs)*int(unsafe.Sizeof(uintptr(0))))
-				if st := stacks[key]; st != nil {
-					st.count++
-				} else {
-					stacks[strings.Clone(key)] = &stack{pcs, 1}
-				}
+				counts.add(&lines[i].t.c.co)
 			}
 		})
 		runtime.Gosched() // a tick waiting for the lock takes it now
 	}
-	all := make([]*stack, 0, len(stacks))
-	for _, st := range stacks {
+	return counts.write(w, "tasks")
+}
+
+// WriteProfile writes a profile of every suspended coroutine of the
+// process, counted by stack — where in its body each one waits — in
+// pprof's protobuf format (gzipped, as runtime/pprof writes its profiles),
+// with the sample type "coroutines", unit "count": go tool pprof reads it,
+// as does github.com/google/pprof/profile. It counts the coroutines made
+// with New, NewOf, Pull and Pull2 that have suspended at least once and
+// whose handles have not been collected, and the live tasks of every
+// Scheduler made with NewScheduler; coroutines that are not suspended when
+// they are read (running, or ended meanwhile) are left out. Package
+// pprofhttp serves it over HTTP.
+//
+// It stops nothing: each coroutine is held only while its return
+// addresses are read (a Resume, Close or tick that wants it meanwhile
+// waits those few microseconds, and never fails for it), and a stack is
+// symbolized once however many coroutines share it. Call it from any
+// goroutine, a coroutine body or a task body included.
+func WriteProfile(w io.Writer) error {
+	counts := stackCounts{}
+	for _, c := range registered() {
+		counts.add(&c.co)
+	}
+	for _, s := range schedulers() {
+		for _, l := range s.liveTasks() {
+			counts.add(&l.t.c.co)
+		}
+	}
+	return counts.write(w, "coroutines")
+}
+
+// stackCounts counts coroutines by stack (their return addresses, as a
+// string key).
+type stackCounts map[string]*stackCount
+
+type stackCount struct {
+	pcs   []uintptr
+	count int64
+}
+
+// add counts co, if it is suspended.
+func (m stackCounts) add(co *sharedstack.Coroutine) {
+	pcs, ok := co.Callers()
+	if !ok {
+		return
+	}
+	key := unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(pcs))), len(pcs)*int(unsafe.Sizeof(uintptr(0))))
+	if st := m[key]; st != nil {
+		st.count++
+	} else {
+		m[strings.Clone(key)] = &stackCount{pcs, 1}
+	}
+}
+
+// write writes the counts as a profile of the sample type name.
+func (m stackCounts) write(w io.Writer, name string) error {
+	all := make([]*stackCount, 0, len(m))
+	for _, st := range m {
 		all = append(all, st)
 	}
 	// The most common stacks first, then by address: the same population
 	// gives the same profile.
-	slices.SortFunc(all, func(a, b *stack) int {
+	slices.SortFunc(all, func(a, b *stackCount) int {
 		if a.count != b.count {
 			return int(b.count - a.count)
 		}
 		return slices.Compare(a.pcs, b.pcs)
 	})
-	p := newTaskProfile()
+	p := newStackProfile(name)
 	for _, st := range all {
 		sample := &profile.Sample{Value: []int64{st.count}}
 		for _, f := range bodyFrames(sharedstack.UserFrames(st.pcs)) {
@@ -101,17 +148,17 @@ func (s *Scheduler) withTickHeld(f func()) {
 	f()
 }
 
-// taskProfile is a profile being built, with its locations and functions
+// stackProfile is a profile being built, with its locations and functions
 // by identity.
-type taskProfile struct {
+type stackProfile struct {
 	*profile.Profile
 	locs  map[runtime.Frame]*profile.Location
 	funcs map[[2]string]*profile.Function
 }
 
-func newTaskProfile() *taskProfile {
-	count := &profile.ValueType{Type: "tasks", Unit: "count"}
-	return &taskProfile{
+func newStackProfile(name string) *stackProfile {
+	count := &profile.ValueType{Type: name, Unit: "count"}
+	return &stackProfile{
 		Profile: &profile.Profile{
 			SampleType: []*profile.ValueType{count},
 			PeriodType: count,
@@ -125,7 +172,7 @@ func newTaskProfile() *taskProfile {
 
 // location returns the profile's location of frame f: one per frame (an
 // inlined call is a location of its own, at the same address).
-func (p *taskProfile) location(f runtime.Frame) *profile.Location {
+func (p *stackProfile) location(f runtime.Frame) *profile.Location {
 	f.Func = nil // identity by PC, function and line
 	if l := p.locs[f]; l != nil {
 		return l

@@ -237,6 +237,7 @@ func NewScheduler(opts ...SchedulerOption) *Scheduler {
 	for _, o := range opts {
 		o(s)
 	}
+	registerScheduler(s) // for WriteProfile (registry.go)
 	if s.src == nil {
 		s.src = newChanSource()
 	}
