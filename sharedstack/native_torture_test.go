@@ -501,6 +501,16 @@ func TestNativeTorture(t *testing.T) {
 	runTorture(t, Native, tortureCfg())
 }
 
+// TestNativeTortureSmall is the torture at a size that a build moving the
+// stack at every function entry (-gcflags=all=-d=maymorestack=
+// runtime.mayMoreStackMove, a CI leg) finishes in a minute or two: every
+// call in the engine's Go code, yieldPrepare's included, then finds its
+// stack moved under it, which is what I4 says cannot break a yield.
+func TestNativeTortureSmall(t *testing.T) {
+	needNative(t)
+	runTorture(t, Native, tortureConfig{coroutines: 24, resumers: 2, rounds: 3, maxDepth: 4})
+}
+
 // TestNativeTortureProfiled runs the torture with the CPU profiler (signals
 // landing anywhere, including in the switch), the execution tracer and the
 // block and mutex profilers (which walk the frame-pointer chain) enabled.
