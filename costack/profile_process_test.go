@@ -205,3 +205,29 @@ func collectUntil(t *testing.T, cond func() bool, msg string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The registry gives its memory back: after most of its coroutines are
+// collected, its map is one that fits what is left (a Go map never
+// shrinks by itself).
+func TestRegistryShrinks(t *testing.T) {
+	const n = 5000
+	cs := make([]*Coroutine[int, int], n)
+	for i := range cs {
+		cs[i] = New(func(y *Yielder[int, int], _ int) int { processWaitA(y); return 0 })
+		_, _, err := cs[i].Resume(0)
+		require.NoError(t, err)
+	}
+	var grown int
+	collectUntil(t, func() bool { // adopted after a collection: registered
+		registry.Lock()
+		defer registry.Unlock()
+		grown = registry.peak
+		return grown >= n
+	}, "the coroutines were not registered")
+	clear(cs)
+	collectUntil(t, func() bool {
+		registry.Lock()
+		defer registry.Unlock()
+		return registry.peak < grown/4
+	}, "the registry's map was not made smaller after its coroutines were collected")
+}

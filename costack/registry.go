@@ -22,6 +22,11 @@ import (
 var registry struct {
 	sync.Mutex
 	cores map[uintptr]struct{}
+	// peak is the most entries cores has held since it was made: a Go map
+	// never shrinks, so once it holds a quarter of that, it is copied to
+	// one that fits (a million coroutines dropped give their entries'
+	// memory back).
+	peak int
 	// schedulers: every Scheduler made, weakly (there are few).
 	schedulers []weak.Pointer[Scheduler]
 }
@@ -33,6 +38,7 @@ func register(c *core) {
 		registry.cores = map[uintptr]struct{}{}
 	}
 	registry.cores[uintptr(unsafe.Pointer(c))] = struct{}{}
+	registry.peak = max(registry.peak, len(registry.cores))
 	registry.Unlock()
 }
 
@@ -40,6 +46,13 @@ func register(c *core) {
 func unregister(c *core) {
 	registry.Lock()
 	delete(registry.cores, uintptr(unsafe.Pointer(c)))
+	if n := len(registry.cores); registry.peak > 1024 && n < registry.peak/4 {
+		fit := make(map[uintptr]struct{}, n)
+		for addr := range registry.cores {
+			fit[addr] = struct{}{}
+		}
+		registry.cores, registry.peak = fit, n
+	}
 	registry.Unlock()
 }
 
