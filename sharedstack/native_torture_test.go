@@ -503,7 +503,7 @@ func TestNativeTorture(t *testing.T) {
 
 // TestNativeTortureSmall is the torture at a size that a build moving the
 // stack at every function entry (-gcflags=all=-d=maymorestack=
-// runtime.mayMoreStackMove, a CI leg) finishes in a minute or two: every
+// runtime.mayMoreStackMove, a CI leg) finishes in a few minutes: every
 // call in the engine's Go code, yieldPrepare's included, then finds its
 // stack moved under it, which is what I4 says cannot break a yield.
 func TestNativeTortureSmall(t *testing.T) {
