@@ -57,7 +57,9 @@ func unregister(c *core) {
 }
 
 // registered returns every registered coroutine and every young one: all
-// that have suspended and whose handles have not been collected.
+// that have suspended and whose handles have not been collected. A handle
+// that adopt is moving from the young list to the registry at that moment
+// may be in neither (never in both): a profile can miss it, once.
 func registered() []*core {
 	registry.Lock()
 	cores := make([]*core, 0, len(registry.cores))
