@@ -1,7 +1,6 @@
 package costack
 
 import (
-	"bytes"
 	"io"
 	"runtime"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/pprof/profile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -32,14 +30,7 @@ func processWaitB(y *Yielder[int, int], d int) {
 // the named functions, how many coroutines wait in a stack that holds it.
 func processProfile(t *testing.T, names ...string) map[string]int64 {
 	t.Helper()
-	var b bytes.Buffer
-	require.NoError(t, WriteProfile(&b))
-	p, err := profile.Parse(&b)
-	require.NoError(t, err)
-	require.NoError(t, p.CheckValid())
-	require.Len(t, p.SampleType, 1)
-	assert.Equal(t, "coroutines", p.SampleType[0].Type)
-	assert.Equal(t, "count", p.SampleType[0].Unit)
+	p := readProfile(t, WriteProfile, "coroutines")
 	counts := map[string]int64{}
 	for _, s := range p.Sample {
 		var fns []string

@@ -38,14 +38,7 @@ func TestSchedulerWriteProfile(t *testing.T) {
 	}
 	s.Go(func(t *Task) {}) // ends in the first tick: not in the profile
 	s.Tick()
-	var b bytes.Buffer
-	require.NoError(t, s.WriteProfile(&b))
-	p, err := profile.Parse(&b)
-	require.NoError(t, err)
-	require.NoError(t, p.CheckValid())
-	require.Len(t, p.SampleType, 1)
-	assert.Equal(t, "tasks", p.SampleType[0].Type)
-	assert.Equal(t, "count", p.SampleType[0].Unit)
+	p := readProfile(t, s.WriteProfile, "tasks")
 	require.Len(t, p.Sample, 2, "one sample per distinct stack")
 	funcs := func(s *profile.Sample) []string {
 		var names []string
@@ -67,6 +60,21 @@ func TestSchedulerWriteProfile(t *testing.T) {
 		assert.True(t, strings.HasPrefix(names[len(names)-1], "costack.TestSchedulerWriteProfile.func"), "outermost frame is the body: %v", names)
 		assert.False(t, slices.ContainsFunc(names, func(n string) bool { return strings.Contains(n, "sharedstack.") }), "engine frames: %v", names)
 	}
+}
+
+// readProfile writes a profile with write and parses it: valid, of one
+// sample type, name/count.
+func readProfile(t *testing.T, write func(io.Writer) error, name string) *profile.Profile {
+	t.Helper()
+	var b bytes.Buffer
+	require.NoError(t, write(&b))
+	p, err := profile.Parse(&b)
+	require.NoError(t, err)
+	require.NoError(t, p.CheckValid())
+	require.Len(t, p.SampleType, 1)
+	assert.Equal(t, name, p.SampleType[0].Type)
+	assert.Equal(t, "count", p.SampleType[0].Unit)
+	return p
 }
 
 // BenchmarkSchedulerWriteProfile is one profile of n suspended tasks (two
