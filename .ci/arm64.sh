@@ -3,7 +3,7 @@
 # qemu-user, on each engine (native is the default on linux/arm64). Packages
 # whose tests re-execute themselves through go run or go build (bench/,
 # examples/) are left to the native legs: a child process of an emulated
-# binary would need binfmt_misc, which containers often lack; sharedstack's
+# binary would need binfmt_misc, which containers often lack; internal/engine's
 # tests re-execute their own binary through qemu-aarch64 (runSelf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +37,7 @@ done
 # controls; stretched to a soak under GOGC=1, the gcstoptheworld child alone
 # takes minutes under qemu.)
 ARM64_SOAK=${ARM64_SOAK:-20s}
-for pkg in ./sharedstack ./costack; do
+for pkg in ./internal/engine ./costack; do
 	bin="$out/torture.test"
 	GOARCH=arm64 CGO_ENABLED=0 go test -c -o "$bin" "$pkg"
 	if (cd "$pkg" && GOGC=1 COSTACK_SOAK=$ARM64_SOAK qemu-aarch64 "$bin" -test.count=1 -test.run '^(TestNativeTorture|TestNativeTortureProfiled|TestGCTorture)$' -test.timeout 10m >"$out/log" 2>&1); then

@@ -15,8 +15,8 @@ package costack
 // What differs, and why: with iter.Pull the cases Go expects to fail end
 // the program ("fatal error: coro: OS thread locking must match locking
 // at coroutine creation"); with costack.Pull every one of them is OK,
-// because lock state follows control on every engine (package
-// sharedstack, portable_lock.go), except that iterYieldNewG calls yield
+// because lock state follows control on every engine (internal/engine,
+// portable_lock.go), except that iterYieldNewG calls yield
 // from a new goroutine, which costack refuses with a panic on that
 // goroutine: the port recovers it there and the test expects it. The
 // testprogcgo cases (cgo callbacks) are in

@@ -24,11 +24,11 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
 // The engine the ported tests run on (onEveryEngine sets it).
-var portEngine = sharedstack.Portable
+var portEngine = engine.Portable
 
 // onEveryEngine runs test once on every engine available in this process.
 func onEveryEngine(t *testing.T, test func(t *testing.T)) {
@@ -64,7 +64,7 @@ func enginePull2[K, V any](seq iter.Seq2[K, V]) (func() (K, V, bool), func()) {
 // engine; on the portable engine, at most iter.Pull's (the coroutine's
 // goroutine runs seq, but from the first next rather than from Pull).
 func extraGoroutinesOK(have, want int) bool {
-	if portEngine == sharedstack.Native {
+	if portEngine == engine.Native {
 		return have == 0
 	}
 	return have >= 0 && have <= want

@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"unsafe"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
 // Status is where a coroutine is in its life.
@@ -69,23 +69,23 @@ func (e *PanicError) Unwrap() error {
 
 // core is the part of a coroutine that does not depend on its value types:
 // the engine's coroutine, the first field of the coroutine's state (and of
-// a Task), which is its owner (sharedstack.Coroutine.InitOwned): the
+// a Task), which is its owner (engine.Coroutine.InitOwned): the
 // engine is told the state's size and does not retain the suspended
 // frames' pointers into it, as the state is kept reachable by its handle
 // (or scheduler), then by the handle's finalizer.
 type core struct {
-	co sharedstack.Coroutine
+	co engine.Coroutine
 }
 
 // status is where the coroutine is in its life, read from the engine's one
 // record of it.
 func (c *core) status() Status {
 	switch c.co.Phase() {
-	case sharedstack.Running:
+	case engine.Running:
 		return Running
-	case sharedstack.Normal:
+	case engine.Normal:
 		return Normal
-	case sharedstack.Finished:
+	case engine.Finished:
 		return Dead
 	}
 	return Suspended // fresh or suspended
@@ -172,7 +172,7 @@ func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, 
 
 // newOn is New on a given engine, for tests that compare the engines in one
 // process.
-func newOn[In, Out any](k sharedstack.Kind, body func(y *Yielder[In, Out], in In) Out) (*Coroutine[In, Out], error) {
+func newOn[In, Out any](k engine.Kind, body func(y *Yielder[In, Out], in In) Out) (*Coroutine[In, Out], error) {
 	s := &new(Yielder[In, Out]).s
 	s.body = body
 	if err := s.co.InitOn(k, s, unsafe.Sizeof(*s)); err != nil {
@@ -198,10 +198,10 @@ func (c *Coroutine[In, Out]) state() *state[In, Out] {
 
 const msgCopiedHandle = "costack: use of a Coroutine that is not the one New returned (a copy, or a zero Coroutine): keep and use the *Coroutine New returned"
 
-// Started implements sharedstack.Body: nothing to do.
+// Started implements engine.Body: nothing to do.
 func (s *state[In, Out]) Started() {}
 
-// Run is the body as the engine sees it (sharedstack.Body). It runs on the
+// Run is the body as the engine sees it (engine.Body). It runs on the
 // goroutine that executes the body: the resumer's (native engine) or a
 // goroutine of the coroutine's own (portable engine). It has no deferred
 // call and is inlined into its instantiation wrapper, which keeps it small
@@ -241,8 +241,8 @@ func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
 	// The handle stays reachable while the body runs: its finalizer would
 	// find the coroutine running and leave it, never to be closed.
 	runtime.KeepAlive(c)
-	if outcome == sharedstack.Yielded {
-		if from == sharedstack.Fresh {
+	if outcome == engine.Yielded {
+		if from == engine.Fresh {
 			suspendedFirst(c) // see drop.go
 		}
 		// The body has taken in (Yield returned it) and yielded again:
@@ -253,7 +253,7 @@ func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
 		return out, false, nil
 	}
 	s.in = *new(In)
-	if outcome == sharedstack.NoStack {
+	if outcome == engine.NoStack {
 		err = stackLimitError(&s.co)
 		s.co.Release()
 		return out, false, err
@@ -270,12 +270,12 @@ func (c *Coroutine[In, Out]) Resume(in In) (out Out, done bool, err error) {
 
 // resume takes and runs the engine coroutine (a task's: see worker.runAll
 // for the hot path); Busy if it could not take it.
-func (c *core) resume() (sharedstack.Outcome, *sharedstack.Panic) {
+func (c *core) resume() (engine.Outcome, *engine.Panic) {
 	if _, ok := c.co.Acquire(); !ok {
-		return sharedstack.Busy, nil
+		return engine.Busy, nil
 	}
 	o, p := c.co.ResumeAcquired()
-	if o == sharedstack.Yielded || o == sharedstack.NoStack {
+	if o == engine.Yielded || o == engine.NoStack {
 		c.co.Release()
 	}
 	return o, p
@@ -283,7 +283,7 @@ func (c *core) resume() (sharedstack.Outcome, *sharedstack.Panic) {
 
 // close closes the engine coroutine; NoStack means it could not (it is
 // still suspended), Busy that it is running, normal or finished.
-func (c *core) close() (sharedstack.Outcome, *sharedstack.Panic) { return c.co.Close() }
+func (c *core) close() (engine.Outcome, *engine.Panic) { return c.co.Close() }
 
 // ErrStackLimit is returned (wrapped, with the sizes) by Resume and Close
 // of a suspended coroutine whose saved frames do not fit in the calling
@@ -294,11 +294,11 @@ func (c *core) close() (sharedstack.Outcome, *sharedstack.Panic) { return c.co.C
 // limit.
 var ErrStackLimit = errors.New("costack: the coroutine's saved frames do not fit in this goroutine's stack within the runtime's limit (debug.SetMaxStack); it is still suspended")
 
-func stackLimitError(co *sharedstack.Coroutine) error {
+func stackLimitError(co *engine.Coroutine) error {
 	return fmt.Errorf("%w (%d bytes of saved frames)", ErrStackLimit, co.ImageSize())
 }
 
-func panicError(p *sharedstack.Panic) error {
+func panicError(p *engine.Panic) error {
 	if p == nil {
 		return nil
 	}
@@ -315,13 +315,13 @@ func panicError(p *sharedstack.Panic) error {
 // calls (a deferred recover sees a value for which IsClosing is true).
 //
 // Yield is small enough to be inlined into the body: the engine checks the
-// rules (core.CheckYield, through sharedstack.Body) and unwinds a closed
+// rules (core.CheckYield, through engine.Body) and unwinds a closed
 // body itself, so no frame of this package sits in a suspended image.
 func (y *Yielder[In, Out]) Yield(out Out) In {
 	s := &y.s
 	s.out = out
 	// The function, not the method: see its doc.
-	sharedstack.YieldOrUnwind(&s.co)
+	engine.YieldOrUnwind(&s.co)
 	// Resume clears s.in once the body has yielded again.
 	return s.in
 }
@@ -329,7 +329,7 @@ func (y *Yielder[In, Out]) Yield(out Out) In {
 // IsClosing reports whether a value recovered inside a coroutine body is the
 // one Close uses to unwind it. A body that recovers it should return; if it
 // yields again instead, it is unwound again.
-func IsClosing(recovered any) bool { return sharedstack.IsUnwind(recovered) }
+func IsClosing(recovered any) bool { return engine.IsUnwind(recovered) }
 
 // Status reports where the coroutine is in its life. It is safe for
 // concurrent use.
@@ -348,12 +348,12 @@ func (c *Coroutine[In, Out]) Close() error {
 	o, p := s.close()
 	runtime.KeepAlive(c) // as in Resume
 	switch o {
-	case sharedstack.Busy:
+	case engine.Busy:
 		if s.co.Finished() {
 			return nil // dead already: whoever ended it cleared the state
 		}
 		return ErrRunning
-	case sharedstack.NoStack:
+	case engine.NoStack:
 		return stackLimitError(&s.co)
 	}
 	// Only this call closed it (any other gets Busy): the state is ours.
@@ -376,11 +376,11 @@ func (c *Coroutine[In, Out]) Footprint() int {
 // Engine describes the engine that runs coroutines in this process. It
 // begins with "native" or "portable", followed by a detail in parentheses,
 // e.g. "portable (race detector)".
-func Engine() string { return sharedstack.Engine() }
+func Engine() string { return engine.Engine() }
 
 // NoYield runs fn with yielding forbidden for the coroutine running on the
 // calling goroutine, if any: a Yield (or a task's wait) of that coroutine
 // reached while fn runs panics, naming interop.Call, which is built on it.
 // Coroutines that fn creates or resumes may yield to fn as usual. Outside a
 // coroutine body NoYield simply calls fn.
-func NoYield(fn func()) { sharedstack.NoYield(fn) }
+func NoYield(fn func()) { engine.NoYield(fn) }

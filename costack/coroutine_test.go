@@ -608,7 +608,7 @@ func TestYieldIsInlinedIntoTheBody(t *testing.T) {
 	_, _, err := c.Resume(1)
 	require.NoError(t, err)
 	require.NoError(t, c.Close())
-	i := slices.IndexFunc(frames, func(s string) bool { return strings.HasSuffix(s, "sharedstack.yieldSwitch") })
+	i := slices.IndexFunc(frames, func(s string) bool { return strings.HasSuffix(s, "engine.yieldSwitch") })
 	require.GreaterOrEqual(t, i, 0, "no switch frame in %v", frames)
 	require.Greater(t, len(frames), i+1)
 	assert.Contains(t, frames[i+1], "TestYieldIsInlinedIntoTheBody", "the frame above the switch is %s, not the body", frames[i+1])

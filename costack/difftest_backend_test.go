@@ -8,8 +8,8 @@ import (
 	"errors"
 	"runtime"
 
+	"github.com/costack-dev/costack/internal/engine"
 	"github.com/costack-dev/costack/internal/gls"
-	"github.com/costack-dev/costack/sharedstack"
 )
 
 type dYielder interface{ Yield(payload) int }
@@ -26,7 +26,7 @@ type backend struct {
 	isClosing func(any) bool
 }
 
-func engineBackend(k sharedstack.Kind) backend {
+func engineBackend(k engine.Kind) backend {
 	return backend{
 		name: k.String(),
 		new: func(body func(y dYielder, in int) payload) dCoro {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
 var nativeNoted = false
@@ -20,12 +20,12 @@ var nativeNoted = false
 // it is not (-race, -gcflags=all=-N -l, other platforms), the portable
 // engine in strict mode, which then refuses what the native engine would,
 // with its messages. ok is false when no engine refuses anything.
-func refusingEngine() (k sharedstack.Kind, ok bool) {
-	if sharedstack.Available(sharedstack.Native) == nil {
-		return sharedstack.Native, true
+func refusingEngine() (k engine.Kind, ok bool) {
+	if engine.Available(engine.Native) == nil {
+		return engine.Native, true
 	}
 	if Strict() {
-		return sharedstack.Portable, true
+		return engine.Portable, true
 	}
 	return k, false
 }
@@ -36,7 +36,7 @@ func refusingEngine() (k sharedstack.Kind, ok bool) {
 // describes ("" if none) the first run that refused a yield and whose
 // trace is not the final one: a refused yield must be like a panic at the
 // yield.
-func findRefusals(k sharedstack.Kind, p *program) (refuse map[*op]any, final []string, diff string) {
+func findRefusals(k engine.Kind, p *program) (refuse map[*op]any, final []string, diff string) {
 	refuse = map[*op]any{}
 	var refusing [][]string
 	for {
@@ -73,7 +73,7 @@ func findRefusals(k sharedstack.Kind, p *program) (refuse map[*op]any, final []s
 // reference model would not follow it.
 func checkProgram(t testing.TB, data []byte) string {
 	t.Helper()
-	if err := sharedstack.Available(sharedstack.Native); err != nil && !nativeNoted {
+	if err := engine.Available(engine.Native); err != nil && !nativeNoted {
 		nativeNoted = true
 		how := "the reference model only"
 		if Strict() {
@@ -96,7 +96,7 @@ func checkProgram(t testing.TB, data []byte) string {
 		if len(refuse) > 0 {
 			diffStats.refusedPrograms++
 		}
-		if k == sharedstack.Native {
+		if k == engine.Native {
 			native = final
 		} else {
 			portable = final
@@ -104,7 +104,7 @@ func checkProgram(t testing.TB, data []byte) string {
 	}
 	ref, _ := runProgram(refBackend, p, refuse)
 	if portable == nil {
-		portable, _ = runProgram(engineBackend(sharedstack.Portable), p, refuse)
+		portable, _ = runProgram(engineBackend(engine.Portable), p, refuse)
 	}
 	d := traceDiff(ref, portable)
 	what := "portable engine differs from the reference model"

@@ -20,7 +20,7 @@ package costack
 // The oracle is the portable engine. Native (when available) must produce
 // exactly the portable trace. The portable engine is in turn checked against
 // refBackend, a model built on goroutines and channels that shares nothing
-// with package sharedstack, so the suite checks something even where the
+// with the engine (internal/engine), so the suite checks something even where the
 // native engine is missing.
 //
 // Deferred calls yield too, also while their frame unwinds (panic, Close,
@@ -57,7 +57,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
 // TestDifferentialRandom runs a fixed set of random programs.
@@ -105,7 +105,7 @@ func TestDifferentialSoak(t *testing.T) {
 // value wrong in fifty yields must be caught.
 func TestDifferentialSeesFaults(t *testing.T) {
 	n := 0
-	faulty := engineBackend(sharedstack.Portable)
+	faulty := engineBackend(engine.Portable)
 	portableNew := faulty.new
 	faulty.new = func(body func(dYielder, int) payload) dCoro {
 		return portableNew(func(y dYielder, in int) payload {
@@ -136,7 +136,7 @@ func TestDifferentialSeesFaults(t *testing.T) {
 // of a -race build, where only the portable engine runs, check what a
 // release build does.
 func TestDifferentialStrictRefusesAsNative(t *testing.T) {
-	if err := sharedstack.Available(sharedstack.Native); err != nil {
+	if err := engine.Available(engine.Native); err != nil {
 		t.Skip("native engine unavailable:", err)
 	}
 	was := Strict()
@@ -149,9 +149,9 @@ func TestDifferentialStrictRefusesAsNative(t *testing.T) {
 	refusing := 0
 	for seed := range uint64(n) {
 		p := generate(seedData(seed))
-		native, nativeTrace, d := findRefusals(sharedstack.Native, p)
+		native, nativeTrace, d := findRefusals(engine.Native, p)
 		require.Empty(t, d, "seed %d, native engine", seed)
-		portable, portableTrace, d := findRefusals(sharedstack.Portable, p)
+		portable, portableTrace, d := findRefusals(engine.Portable, p)
 		require.Empty(t, d, "seed %d, portable engine", seed)
 		require.Equal(t, native, portable, "seed %d: the refused yields and their panics\nprogram:\n%s", seed, p)
 		require.Empty(t, traceDiff(portableTrace, nativeTrace), "seed %d", seed)
@@ -193,7 +193,7 @@ func TestDifferentialCoverage(t *testing.T) {
 	seen := map[string]int{}
 	events := 0
 	for seed := range uint64(200) {
-		tr, _ := runProgram(engineBackend(sharedstack.Portable), generate(seedData(seed)), nil)
+		tr, _ := runProgram(engineBackend(engine.Portable), generate(seedData(seed)), nil)
 		events += len(tr)
 		for _, e := range tr {
 			if strings.Contains(e, " recovered ") && !strings.Contains(e, "recovered nil") && !strings.Contains(e, "recovered closing") {

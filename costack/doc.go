@@ -8,13 +8,33 @@
 // goroutine or at another call depth — and the body continues. A suspended
 // coroutine therefore holds only its live bytes, not a goroutine stack, and
 // switching costs a copy instead of a scheduler round trip. The engine doing
-// this (package sharedstack) is "native" where the platform and Go version
+// this (package internal/engine) is "native" where the platform and Go version
 // are supported and "portable" (the runtime's coroutine switch, as in
 // iter.Pull) elsewhere; Engine reports which.
 //
 // The goroutine a body runs on is its current resumer: runtime.LockOSThread
 // state, pprof labels, trace regions and runtime.Goexit (and so t.FailNow in
 // tests) belong to the goroutine that called Resume.
+//
+// # Where things are
+//
+// Imports only go down:
+//
+//	yield, interop,         wait instructions for tasks; calls that must not
+//	interop/netpoll         yield, blocking calls, sockets for tasks
+//	costack (this package)  Coroutine/Yielder, Pull/Pull2, Scheduler/Task,
+//	                        stacks and profiles of suspended coroutines
+//	sharedstack             the engine's public face: Engine, ReadStats
+//	internal/engine         the engine: one atomic phase per coroutine (the
+//	                        only record of its life; Status is read from
+//	                        it), the goroutine that runs it, and the unsafe
+//	                        core (native_*.go, native_*.s; its proof is
+//	                        docs/engine.md)
+//	internal/rt, gls        runtime layouts (checked at start-up), goroutine ids
+//
+// This package keeps a coroutine's values (the Yielder's in and out slots)
+// and its handle's life (drop.go: a handle dropped while suspended is
+// closed); everything about control transfer is the engine's.
 //
 // # Strict mode: the setting for tests
 //

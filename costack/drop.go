@@ -4,7 +4,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
 // Dropped coroutines. A coroutine whose handle becomes unreachable while it
@@ -80,7 +80,7 @@ func adopt() {
 // finished is left alone; Close takes the coroutine atomically anyway.
 func dropped(h handleOf) {
 	unregister(h.core()) // first: see registry.go
-	if c := h.core(); c.co.Phase() == sharedstack.Suspended {
+	if c := h.core(); c.co.Phase() == engine.Suspended {
 		go c.close()
 	}
 }

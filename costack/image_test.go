@@ -18,13 +18,12 @@ func yieldVia(y *Yielder[float64, float64], in float64) float64 { return y.Yield
 
 // A suspended image holds the body's frames, the engine's switch frame and
 // one frame of this package: Run, inlined into the wrapper that each
-// instantiation gets (only if Run calls no method of sharedstack, see
-// sharedstack.BodyArgOffset; a second frame would cost every suspended
-// coroutine 32 bytes or more). Checked on linux/amd64, where a frame is
+// instantiation gets (only if Run calls no method of the engine: a
+// second frame would cost every suspended coroutine 32 bytes or more). Checked on linux/amd64, where a frame is
 // its pcsp size plus the return PC below it: from the bottom, the return PC
 // of yieldSwitch's call of switchOut and yieldSwitch's frame (24 bytes),
 // the body's two frames, Run's (16 bytes of spill slots, its saved BP and
-// the return PC into it: 32), and the return PC into sharedstack.run.
+// the return PC into it: 32), and the return PC into engine.run.
 func TestImageHoldsOneFrameOfCostack(t *testing.T) {
 	if runtime.GOARCH != "amd64" || !strings.HasPrefix(Engine(), "native") {
 		t.Skip("frame sizes checked on the native engine on amd64:", Engine())

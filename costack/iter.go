@@ -3,7 +3,7 @@ package costack
 import (
 	"iter"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
 // Pull converts the push-style iterator seq into a pull-style iterator, as
@@ -46,16 +46,16 @@ func Pull2[K, V any](seq iter.Seq2[K, V]) (next func() (K, V, bool), stop func()
 
 // pullOn and pull2On are Pull and Pull2 on a given engine, for tests that
 // run both engines in one process.
-func pullOn[V any](k sharedstack.Kind, seq iter.Seq[V]) (func() (V, bool), func(), error) {
-	if err := sharedstack.Available(k); err != nil {
+func pullOn[V any](k engine.Kind, seq iter.Seq[V]) (func() (V, bool), func(), error) {
+	if err := engine.Available(k); err != nil {
 		return nil, nil, err
 	}
 	next, stop := pull("costack.Pull", seq, onEngine[V](k))
 	return next, stop, nil
 }
 
-func pull2On[K, V any](k sharedstack.Kind, seq iter.Seq2[K, V]) (func() (K, V, bool), func(), error) {
-	if err := sharedstack.Available(k); err != nil {
+func pull2On[K, V any](k engine.Kind, seq iter.Seq2[K, V]) (func() (K, V, bool), func(), error) {
+	if err := engine.Available(k); err != nil {
 		return nil, nil, err
 	}
 	next, stop := pull2("costack.Pull2", seq, onEngine[pair[K, V]](k))
@@ -63,7 +63,7 @@ func pull2On[K, V any](k sharedstack.Kind, seq iter.Seq2[K, V]) (func() (K, V, b
 }
 
 // onEngine returns New on engine k, which is available.
-func onEngine[V any](k sharedstack.Kind) func(func(*Yielder[struct{}, V], struct{}) V) *Coroutine[struct{}, V] {
+func onEngine[V any](k engine.Kind) func(func(*Yielder[struct{}, V], struct{}) V) *Coroutine[struct{}, V] {
 	return func(body func(*Yielder[struct{}, V], struct{}) V) *Coroutine[struct{}, V] {
 		c, err := newOn(k, body)
 		if err != nil {

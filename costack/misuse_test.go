@@ -13,19 +13,19 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
 // misuseEngines are the engines available in this process.
-func misuseEngines() []sharedstack.Kind {
-	ks := []sharedstack.Kind{sharedstack.Portable}
-	if sharedstack.Available(sharedstack.Native) == nil {
-		ks = append(ks, sharedstack.Native)
+func misuseEngines() []engine.Kind {
+	ks := []engine.Kind{engine.Portable}
+	if engine.Available(engine.Native) == nil {
+		ks = append(ks, engine.Native)
 	}
 	return ks
 }
 
-func mustNewOn[In, Out any](t *testing.T, k sharedstack.Kind, body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, Out] {
+func mustNewOn[In, Out any](t *testing.T, k engine.Kind, body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, Out] {
 	t.Helper()
 	c, err := newOn(k, body)
 	require.NoError(t, err)
@@ -77,11 +77,11 @@ const (
 
 type misuseCase struct {
 	name string
-	run  func(t *testing.T, k sharedstack.Kind)
+	run  func(t *testing.T, k engine.Kind)
 }
 
 var misuseCases = []misuseCase{
-	{"ResumeDeadAfterReturn", func(t *testing.T, k sharedstack.Kind) {
+	{"ResumeDeadAfterReturn", func(t *testing.T, k engine.Kind) {
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int { return in + 1 })
 		out, done, err := c.Resume(1)
 		require.NoError(t, err)
@@ -93,7 +93,7 @@ var misuseCases = []misuseCase{
 		assert.True(t, done)
 		assert.Equal(t, Dead, c.Status())
 	}},
-	{"ResumeDeadAfterPanic", func(t *testing.T, k sharedstack.Kind) {
+	{"ResumeDeadAfterPanic", func(t *testing.T, k engine.Kind) {
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int { panic("boom") })
 		_, done, err := c.Resume(1)
 		requirePanicErrorContains(t, err, "boom")
@@ -102,7 +102,7 @@ var misuseCases = []misuseCase{
 		assert.ErrorIs(t, err, ErrDead)
 		assert.True(t, done)
 	}},
-	{"ResumeDeadAfterClose", func(t *testing.T, k sharedstack.Kind) {
+	{"ResumeDeadAfterClose", func(t *testing.T, k engine.Kind) {
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int { y.Yield(1); return 2 })
 		_, _, err := c.Resume(0)
 		require.NoError(t, err)
@@ -111,7 +111,7 @@ var misuseCases = []misuseCase{
 		assert.ErrorIs(t, err, ErrDead)
 		assert.True(t, done)
 	}},
-	{"ResumeDeadAfterCloseBeforeStart", func(t *testing.T, k sharedstack.Kind) {
+	{"ResumeDeadAfterCloseBeforeStart", func(t *testing.T, k engine.Kind) {
 		ran := false
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int { ran = true; return 0 })
 		require.NoError(t, c.Close())
@@ -120,7 +120,7 @@ var misuseCases = []misuseCase{
 		assert.True(t, done)
 		assert.False(t, ran, "a coroutine closed before its first resume never runs")
 	}},
-	{"ResumeSelfIsErrRunning", func(t *testing.T, k sharedstack.Kind) {
+	{"ResumeSelfIsErrRunning", func(t *testing.T, k engine.Kind) {
 		var self *Coroutine[int, int]
 		var status Status
 		var done bool
@@ -138,7 +138,7 @@ var misuseCases = []misuseCase{
 		assert.ErrorIs(t, err, ErrRunning)
 		assert.False(t, done)
 	}},
-	{"ResumeNormalIsErrRunning", func(t *testing.T, k sharedstack.Kind) {
+	{"ResumeNormalIsErrRunning", func(t *testing.T, k engine.Kind) {
 		var a, b *Coroutine[int, int]
 		var status Status
 		var err error
@@ -159,7 +159,7 @@ var misuseCases = []misuseCase{
 		assert.Equal(t, Normal, status)
 		assert.ErrorIs(t, err, ErrRunning)
 	}},
-	{"CloseRunningIsErrRunning", func(t *testing.T, k sharedstack.Kind) {
+	{"CloseRunningIsErrRunning", func(t *testing.T, k engine.Kind) {
 		var self *Coroutine[int, int]
 		var err error
 		self = mustNewOn(t, k, func(y *Yielder[int, int], in int) int {
@@ -176,7 +176,7 @@ var misuseCases = []misuseCase{
 		assert.Equal(t, 10, out)
 		assert.True(t, done)
 	}},
-	{"CloseNormalIsErrRunning", func(t *testing.T, k sharedstack.Kind) {
+	{"CloseNormalIsErrRunning", func(t *testing.T, k engine.Kind) {
 		var a, b *Coroutine[int, int]
 		var err error
 		b = mustNewOn(t, k, func(y *Yielder[int, int], in int) int {
@@ -194,7 +194,7 @@ var misuseCases = []misuseCase{
 		assert.ErrorIs(t, err, ErrRunning)
 		assert.Equal(t, Dead, a.Status())
 	}},
-	{"CloseDeadIsNil", func(t *testing.T, k sharedstack.Kind) {
+	{"CloseDeadIsNil", func(t *testing.T, k engine.Kind) {
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int { return 0 })
 		_, _, err := c.Resume(0)
 		require.NoError(t, err)
@@ -202,7 +202,7 @@ var misuseCases = []misuseCase{
 		assert.NoError(t, c.Close())
 		assert.Equal(t, Dead, c.Status())
 	}},
-	{"YieldKeptAfterBodyEnded", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldKeptAfterBodyEnded", func(t *testing.T, k engine.Kind) {
 		var kept *Yielder[int, int]
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int { kept = y; return 0 })
 		_, _, err := c.Resume(0)
@@ -210,7 +210,7 @@ var misuseCases = []misuseCase{
 		assert.Contains(t, recovered(func() { kept.Yield(1) }), msgYieldDead)
 		assert.Equal(t, Dead, c.Status())
 	}},
-	{"YieldKeptAfterClose", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldKeptAfterClose", func(t *testing.T, k engine.Kind) {
 		var kept *Yielder[int, int]
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int { kept = y; return y.Yield(1) })
 		_, _, err := c.Resume(0)
@@ -218,7 +218,7 @@ var misuseCases = []misuseCase{
 		require.NoError(t, c.Close())
 		assert.Contains(t, recovered(func() { kept.Yield(1) }), msgYieldDead)
 	}},
-	{"YieldKeptWhileSuspended", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldKeptWhileSuspended", func(t *testing.T, k engine.Kind) {
 		var kept *Yielder[int, int]
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int { kept = y; return y.Yield(1) + 1 })
 		_, _, err := c.Resume(0)
@@ -231,7 +231,7 @@ var misuseCases = []misuseCase{
 		assert.Equal(t, 5, out)
 		assert.True(t, done)
 	}},
-	{"YieldFromAnotherCoroutinesBodyWhileNormal", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldFromAnotherCoroutinesBodyWhileNormal", func(t *testing.T, k engine.Kind) {
 		// b's body uses the Yielder of a, which is resuming b.
 		var ya *Yielder[int, int]
 		b := mustNewOn(t, k, func(y *Yielder[int, int], in int) int { ya.Yield(1); return 0 })
@@ -251,7 +251,7 @@ var misuseCases = []misuseCase{
 		assert.Equal(t, 7, out)
 		assert.True(t, done)
 	}},
-	{"YieldFromAnotherCoroutinesBodyWhileSuspended", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldFromAnotherCoroutinesBodyWhileSuspended", func(t *testing.T, k engine.Kind) {
 		var ya *Yielder[int, int]
 		a := mustNewOn(t, k, func(y *Yielder[int, int], in int) int { ya = y; return y.Yield(1) + 1 })
 		_, _, err := a.Resume(0)
@@ -265,7 +265,7 @@ var misuseCases = []misuseCase{
 		assert.Equal(t, 3, out)
 		assert.True(t, done)
 	}},
-	{"YieldFromAnotherGoroutine", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldFromAnotherGoroutine", func(t *testing.T, k engine.Kind) {
 		var msg string
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int {
 			onGoroutine(func() { msg = recovered(func() { y.Yield(1) }) })
@@ -281,7 +281,7 @@ var misuseCases = []misuseCase{
 		assert.Equal(t, 4, out)
 		assert.True(t, done)
 	}},
-	{"YieldInsideNoYieldCall", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldInsideNoYieldCall", func(t *testing.T, k engine.Kind) {
 		// NoYield is what interop.Call runs its function in.
 		var msg string
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int {
@@ -297,7 +297,7 @@ var misuseCases = []misuseCase{
 		require.NoError(t, err)
 		assert.Equal(t, 4, out)
 	}},
-	{"GoexitInBody", func(t *testing.T, k sharedstack.Kind) {
+	{"GoexitInBody", func(t *testing.T, k engine.Kind) {
 		var events []string
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int {
 			defer func() { events = append(events, "body defer") }()
@@ -319,7 +319,7 @@ var misuseCases = []misuseCase{
 		assert.ErrorIs(t, err, ErrDead)
 		assert.True(t, done)
 	}},
-	{"GoexitInNestedBody", func(t *testing.T, k sharedstack.Kind) {
+	{"GoexitInNestedBody", func(t *testing.T, k engine.Kind) {
 		// Goexit in b unwinds a, which resumed b, and a's resumer.
 		var events []string
 		b := mustNewOn(t, k, func(y *Yielder[int, int], in int) int {
@@ -342,7 +342,7 @@ var misuseCases = []misuseCase{
 		assert.Equal(t, Dead, a.Status())
 		assert.Equal(t, Dead, b.Status())
 	}},
-	{"YieldDuringPanic", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldDuringPanic", func(t *testing.T, k engine.Kind) {
 		// A deferred call yields while the body panics. On the portable
 		// engine that is an ordinary yield and the panic goes on when the
 		// coroutine is resumed; the native engine may refuse the yield.
@@ -356,7 +356,7 @@ var misuseCases = []misuseCase{
 		works := []string{"resume 1 false <nil>", "resumed with 5", "resume 0 true costack: coroutine panicked: boom"}
 		checkWorksOrRefuses(t, k, c, &events, works)
 	}},
-	{"YieldDuringPanicAfterRecover", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldDuringPanicAfterRecover", func(t *testing.T, k engine.Kind) {
 		var events []string
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) (out int) {
 			defer func() {
@@ -369,7 +369,7 @@ var misuseCases = []misuseCase{
 		works := []string{"resume 1 false <nil>", "recovered boom, returning 6", "resume 6 true <nil>"}
 		checkWorksOrRefuses(t, k, c, &events, works)
 	}},
-	{"YieldDuringGoexit", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldDuringGoexit", func(t *testing.T, k engine.Kind) {
 		// A deferred call yields while the body exits through Goexit. On
 		// the portable engine that is an ordinary yield, and the exit goes
 		// on when the coroutine is resumed; the native engine may refuse.
@@ -410,7 +410,7 @@ var misuseCases = []misuseCase{
 		assert.Equal(t, []string{"resumer 1 defer", "resumed with 5", "resumer 2 defer"}, events)
 		assert.Equal(t, Dead, c.Status())
 	}},
-	{"YieldInsideReflectCall", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldInsideReflectCall", func(t *testing.T, k engine.Kind) {
 		var events []string
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int {
 			fn := func(a int) int {
@@ -424,7 +424,7 @@ var misuseCases = []misuseCase{
 		works := []string{"resume 1 false <nil>", "resumed with 5", "resume 6 true <nil>"}
 		checkWorksOrRefuses(t, k, c, &events, works)
 	}},
-	{"YieldInsideReflectMakeFunc", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldInsideReflectMakeFunc", func(t *testing.T, k engine.Kind) {
 		var events []string
 		c := mustNewOn(t, k, func(y *Yielder[int, int], in int) int {
 			var fn func(int) int
@@ -439,7 +439,7 @@ var misuseCases = []misuseCase{
 		works := []string{"resume 1 false <nil>", "resumed with 5", "resume 6 true <nil>"}
 		checkWorksOrRefuses(t, k, c, &events, works)
 	}},
-	{"YieldWithPendingLoopDefers", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldWithPendingLoopDefers", func(t *testing.T, k engine.Kind) {
 		// Defers in a loop are never open-coded: their heap records hang
 		// off the goroutine while the body runs. The native engine
 		// detaches them on Yield and relinks them on Resume, so this
@@ -457,7 +457,7 @@ var misuseCases = []misuseCase{
 		checkWorksOrRefuses(t, k, c, &events, works, "loop defer 1", "loop defer 0")
 		assert.Equal(t, works, events, "loop defers are supported on every engine")
 	}},
-	{"YieldWithPendingStackDeferRecord", func(t *testing.T, k sharedstack.Kind) {
+	{"YieldWithPendingStackDeferRecord", func(t *testing.T, k engine.Kind) {
 		// A function with a defer in a loop has no open-coded defers: its
 		// other defers get records in its frame (stack-allocated), which
 		// the native engine carries across the yield with the image.
@@ -479,7 +479,7 @@ var misuseCases = []misuseCase{
 
 // refuses reports whether engine k may refuse the yields the native engine
 // refuses: the native engine, and the portable engine in strict mode.
-func refuses(k sharedstack.Kind) bool { return k == sharedstack.Native || Strict() }
+func refuses(k engine.Kind) bool { return k == engine.Native || Strict() }
 
 // checkWorksOrRefuses resumes c (with 0, then 5) and checks the events
 // against works, what the portable engine does. On the native engine (and
@@ -488,7 +488,7 @@ func refuses(k sharedstack.Kind) bool { return k == sharedstack.Native || Strict
 // *PanicError saying the yield is not supported on the native engine, the
 // coroutine is dead, and the events before that Resume are unwound (the
 // body's deferred calls).
-func checkWorksOrRefuses(t *testing.T, k sharedstack.Kind, c *Coroutine[int, int], events *[]string, works []string, unwound ...string) {
+func checkWorksOrRefuses(t *testing.T, k engine.Kind, c *Coroutine[int, int], events *[]string, works []string, unwound ...string) {
 	t.Helper()
 	resume := func(in int) error {
 		out, done, err := c.Resume(in)

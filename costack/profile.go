@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
 // profileSlice is how long WriteProfile reads tasks with the tick held
@@ -101,7 +101,7 @@ type stackCount struct {
 }
 
 // add counts co, if it is suspended.
-func (m stackCounts) add(co *sharedstack.Coroutine) {
+func (m stackCounts) add(co *engine.Coroutine) {
 	pcs, ok := co.Callers()
 	if !ok {
 		return
@@ -131,7 +131,7 @@ func (m stackCounts) write(w io.Writer, name string) error {
 	p := newStackProfile(name)
 	for _, st := range all {
 		sample := &profile.Sample{Value: []int64{st.count}}
-		for _, f := range bodyFrames(sharedstack.UserFrames(st.pcs)) {
+		for _, f := range bodyFrames(engine.UserFrames(st.pcs)) {
 			sample.Location = append(sample.Location, p.location(f))
 		}
 		p.Sample = append(p.Sample, sample)

@@ -7,7 +7,7 @@ package costack
 //
 // Two refusals are pinned elsewhere: a yield inside a cgo callback by
 // interop/internal/cgotest (package costack builds no C), a frame without
-// Go stack maps by sharedstack's TestStrictNoMapsRefusal (no test can put
+// Go stack maps by internal/engine's TestStrictNoMapsRefusal (no test can put
 // foreign assembly between a body and its yield). The 1 GB limit is not
 // exercised: it takes a gigabyte of stack.
 
@@ -23,7 +23,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
 // The refusals' messages (prefixes: some name the frame).
@@ -104,8 +104,8 @@ func TestRefusals(t *testing.T) {
 					was := Strict()
 					SetStrict(strict)
 					defer SetStrict(was)
-					refused := k == sharedstack.Native || strict
-					if refused && k == sharedstack.Portable && !tc.byCallers && !strictSeesAll() {
+					refused := k == engine.Native || strict
+					if refused && k == engine.Portable && !tc.byCallers && !strictSeesAll() {
 						t.Skip("strict mode judges by runtime.Callers here, which cannot see this case")
 					}
 					var events []string
@@ -169,7 +169,7 @@ func TestRefusalDuringGoexit(t *testing.T) {
 					return 0
 				})
 				returned := onGoroutine(func() { c.Resume(0) })
-				if k == sharedstack.Native || strict {
+				if k == engine.Native || strict {
 					assert.False(t, returned, "the exit goes on in the resumer")
 					assert.True(t, strings.HasPrefix(yieldPanic.(string), refusedPanicking), "%v", yieldPanic)
 					assert.Equal(t, Dead, c.Status())

@@ -3,7 +3,7 @@ package costack
 import (
 	"fmt"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
 // A Phase is a part of a tick. A tick runs FixedUpdate zero or more times
@@ -77,7 +77,7 @@ func (t *Task) YieldTo(p Phase) {
 		panic("costack: Task.YieldTo with an unknown phase")
 	}
 	t.target = targetPhase + uint8(p)
-	sharedstack.YieldOrUnwind(&t.c.co)
+	engine.YieldOrUnwind(&t.c.co)
 }
 
 // Task.target values: a phase order (Yield: the home phase of the next

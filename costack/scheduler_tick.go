@@ -6,7 +6,7 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
 // worker is one goroutine running tasks in a phase, and what those tasks
@@ -197,15 +197,15 @@ func (w *worker) runAll(ts []*Task) {
 			pprof.SetGoroutineLabels(t.extra.Load().profCtx)
 		}
 		// core.resume, written out: the switch is called from this frame.
-		var outcome sharedstack.Outcome
-		var p *sharedstack.Panic
+		var outcome engine.Outcome
+		var p *engine.Panic
 		if _, ok := t.c.co.Acquire(); ok {
 			outcome, p = t.c.co.ResumeAcquired()
-			if outcome == sharedstack.Yielded || outcome == sharedstack.NoStack {
+			if outcome == engine.Yielded || outcome == engine.NoStack {
 				t.c.co.Release()
 			}
 		} else {
-			outcome = sharedstack.Busy
+			outcome = engine.Busy
 		}
 		if f != 0 {
 			pprof.SetGoroutineLabels(context.Background())

@@ -1,6 +1,6 @@
 package costack
 
-import "github.com/costack-dev/costack/sharedstack"
+import "github.com/costack-dev/costack/internal/engine"
 
 // SetStrict turns strict mode on or off for the whole process. In strict
 // mode the portable engine refuses every yield that the native engine
@@ -19,7 +19,7 @@ import "github.com/costack-dev/costack/sharedstack"
 //
 // or set COSTACK_STRICT=1 in the environment, which does the same at
 // start-up. It changes nothing on the native engine.
-func SetStrict(on bool) { sharedstack.SetStrict(on) }
+func SetStrict(on bool) { engine.SetStrict(on) }
 
 // Strict reports whether strict mode is on.
-func Strict() bool { return sharedstack.Strict() }
+func Strict() bool { return engine.Strict() }

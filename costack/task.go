@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
 // A Task is one coroutine run by a [Scheduler]: a game entity's behaviour,
@@ -29,7 +29,7 @@ type Task struct {
 	// c is the coroutine. It is a named field, not embedded, so that the
 	// methods of core are not promoted into Task's API. It must stay the
 	// first field: the Task is the owner of its engine coroutine
-	// (sharedstack.Coroutine.InitOwned), and currentTask finds it as the
+	// (engine.Coroutine.InitOwned), and currentTask finds it as the
 	// engine's current Body.
 	c core
 	// The fields the inner loop touches (w, flags, phase) follow c, in the
@@ -132,7 +132,7 @@ var (
 func CurrentTask() *Task { return currentTask() }
 
 func currentTask() *Task {
-	b, _ := sharedstack.Current().(*taskBody)
+	b, _ := engine.Current().(*taskBody)
 	return (*Task)(b)
 }
 
@@ -146,7 +146,7 @@ func (t *Task) extLocked() *taskExtra {
 	return x
 }
 
-// taskBody is a Task as the engine sees it (sharedstack.Body), without
+// taskBody is a Task as the engine sees it (engine.Body), without
 // adding Run and Started to Task's API.
 type taskBody Task
 
@@ -189,7 +189,7 @@ func (t *Task) Yield() {
 	t.target = t.phase
 	// The engine calls taskBody.CheckYield, checks the goroutine, and
 	// unwinds a closed body from here.
-	sharedstack.YieldOrUnwind(&t.c.co)
+	engine.YieldOrUnwind(&t.c.co)
 }
 
 // Wait suspends the task until waiter's condition holds (see [Waiter] for
@@ -465,14 +465,14 @@ func (t *Task) step() {
 // its worker: by then it is suspended, so no other party can queue it
 // (Cancel only flags a task not in a wait), and the append needs no atomic
 // operation.
-func (t *Task) resumed(outcome sharedstack.Outcome, p *sharedstack.Panic) {
+func (t *Task) resumed(outcome engine.Outcome, p *engine.Panic) {
 	switch outcome {
-	case sharedstack.Yielded:
-	case sharedstack.NoStack:
+	case engine.Yielded:
+	case engine.NoStack:
 		// The task's frames do not fit in the worker's stack: it cannot
 		// run again. It ends with the error; what the engine holds for it
 		// is freed with it, its deferred calls do not run.
-		t.finish(&sharedstack.Panic{Value: stackLimitError(&t.c.co)})
+		t.finish(&engine.Panic{Value: stackLimitError(&t.c.co)})
 		return
 	default:
 		t.finish(p)
@@ -527,15 +527,15 @@ func (t *Task) closeCancelled() {
 // goroutine.
 func (t *Task) closeNow() {
 	o, p := t.c.close()
-	if o == sharedstack.NoStack {
-		p = &sharedstack.Panic{Value: stackLimitError(&t.c.co)}
+	if o == engine.NoStack {
+		p = &engine.Panic{Value: stackLimitError(&t.c.co)}
 	}
 	t.finish(p)
 }
 
 // finish records the end of the task, takes it out of the task tree and
 // its group, and wakes the tasks waiting for it.
-func (t *Task) finish(p *sharedstack.Panic) {
+func (t *Task) finish(p *engine.Panic) {
 	t.body = nil
 	t.waitingOn = nil
 	s := t.sched

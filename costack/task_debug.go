@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
 // Name returns the name the task was started with (Named), or "".
@@ -84,7 +84,7 @@ func (t *Task) describe(exact bool) string {
 		b.WriteString(" paused")
 	case exact && !t.c.co.Started():
 		b.WriteString(" new")
-	case exact && t.c.co.Phase() == sharedstack.Running:
+	case exact && t.c.co.Phase() == engine.Running:
 		b.WriteString(" running")
 	default:
 		b.WriteString(" ready")

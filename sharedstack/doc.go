@@ -1,32 +1,42 @@
-// Package sharedstack is the engine under package costack: it runs a coroutine
-// body as a nested call on the stack of whichever goroutine resumes it, and
-// suspends it by saving its live frames.
+// Package sharedstack is the public face of costack's engine: which engine
+// runs coroutines in this process and why, its statistics, strict mode, and
+// a minimal engine-level coroutine for programs that want control transfer
+// without package costack's typed values.
 //
-// Two implementations; a Coroutine holds the native one's state inline (so
-// that the hot path is direct calls) and points to the portable one's:
+// # Where things are
 //
-//   - native: the body's frames live on the resumer's goroutine stack; on yield
-//     the live region of that stack is copied into a compact image and on resume
-//     it is copied back and relocated. Available where a native implementation
-//     exists for the platform and Go version and its self-check passes. Its
-//     invariants and their proof, transition by transition: docs/engine.md.
+// The repository is built in floors; imports only go down:
+//
+//	costack/, yield/, interop/   the API: typed coroutines, iter drop-ins, the
+//	                             game scheduler, wait instructions, blocking calls
+//	sharedstack/ (this package)  the engine's public face: Engine, Available,
+//	                             ReadStats, SetStrict, Coroutine
+//	internal/engine/             the engine itself: one coroutine state machine
+//	                             (Phase), the native shared-stack engine per
+//	                             architecture (the unsafe core: native_*.go,
+//	                             native_*.s) and the portable engine built on the
+//	                             runtime's coroutine switch
+//	internal/rt/, internal/gls/  mirrors of runtime layouts (checked at start-up
+//	                             and by tests) and goroutine identity
+//
+// The engine's invariants and their proof, transition by transition, are in
+// docs/engine.md; each is stated once more next to the code that keeps it.
+// The contract between package costack and the engine (owners that embed
+// the coroutine, unwinding on Close, the no-yield guard) is internal: it is
+// not part of this package's API.
+//
+// # Engines
+//
+//   - native: the body's frames live on the resumer's goroutine stack; on
+//     yield the live region of that stack is copied into a compact image and
+//     on resume it is copied back and relocated. Available where a native
+//     implementation exists for the platform and Go version and its
+//     self-check passes.
 //   - portable: the body runs on the runtime's own coroutine switch (what
-//     iter.Pull uses). Always correct; the fallback, the choice under the race
-//     detector, and the oracle the native engine is tested against.
+//     iter.Pull uses). Always correct; the fallback, the choice under the
+//     race detector, and the oracle the native engine is tested against.
 //
-// On both engines thread lock state follows control, as if the body were a
-// plain call on its resumer (portable_lock.go: the portable engine records
-// the switching goroutine's lock state for the runtime's switch before each
-// switch). In strict mode (SetStrict, or COSTACK_STRICT=1; strict.go) the
-// portable engine refuses every yield the native engine refuses, with the
-// same panic (refusal.go), so that tests on the portable engine fail where
-// a release build would.
-//
-// The engine is chosen once, at first use, in selectEngine. The environment
-// variable COSTACK_ENGINE=native|portable overrides the default; an engine that
-// is not available is reported by [Engine], never a crash.
-//
-// This package transfers control only. Values travel through memory the caller
-// owns (package costack keeps them in its coroutine state), so the engine never
-// boxes them.
+// The engine is chosen once, at first use. The environment variable
+// COSTACK_ENGINE=native|portable overrides the default; an engine that is not
+// available is reported by [Engine] and [Available], never a crash.
 package sharedstack

@@ -1,4 +1,4 @@
-package sharedstack
+package sharedstack_test
 
 import (
 	"testing"

@@ -13,12 +13,12 @@ import (
 
 // TestYieldIsInlinedIntoAnImportersBody is costack's
 // TestYieldIsInlinedIntoTheBody for a body in a package that imports
-// costack but not sharedstack, as a user's does: there the compiler inlines
-// Yielder.Yield but none of sharedstack's methods inside it (so Yield calls
+// costack but not the engine, as a user's does: there the compiler inlines
+// Yielder.Yield but none of the engine's methods inside it (so Yield calls
 // the engine's switch, a function in assembly, itself). Nothing in this
-// package may import sharedstack. In costack's own external tests this
-// passes either way: their package is compiled against costack's test
-// variant, whose tests import sharedstack.
+// package may import sharedstack or internal/engine. In costack's own
+// external tests this passes either way: their package is compiled against
+// costack's test variant, whose tests import the engine.
 func TestYieldIsInlinedIntoAnImportersBody(t *testing.T) {
 	if !strings.HasPrefix(costack.Engine(), "native") {
 		t.Skip("portable engine:", costack.Engine())
@@ -32,7 +32,7 @@ func TestYieldIsInlinedIntoAnImportersBody(t *testing.T) {
 	_, _, err := c.Resume(1)
 	require.NoError(t, err)
 	require.NoError(t, c.Close())
-	i := slices.IndexFunc(frames, func(s string) bool { return strings.HasSuffix(s, "sharedstack.yieldSwitch") })
+	i := slices.IndexFunc(frames, func(s string) bool { return strings.HasSuffix(s, "engine.yieldSwitch") })
 	require.GreaterOrEqual(t, i, 0, "no switch frame in %v", frames)
 	require.Greater(t, len(frames), i+1)
 	assert.Contains(t, frames[i+1], "TestYieldIsInlinedIntoAnImportersBody", "the frame above the switch is %s, not the body", frames[i+1])

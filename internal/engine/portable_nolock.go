@@ -1,0 +1,27 @@
+//go:build !(go1.26 && !go1.28 && !wasm)
+
+package engine
+
+import (
+	"errors"
+	"runtime"
+)
+
+// Where the runtime's coro has not been read (other Go versions) the
+// portable engine leaves the runtime's thread-lock rule in force (see
+// portable_lock.go). On wasm there are no threads to lock.
+
+type runtimeCoro struct{}
+
+func coroOf(func() (struct{}, bool)) *runtimeCoro { return nil }
+
+func syncLock(*runtimeCoro) {}
+
+func callbackDepth() uint32 { return 0 }
+
+func portableLocks() error {
+	if runtime.GOARCH == "wasm" {
+		return nil
+	}
+	return errors.New("not built for " + runtime.Version())
+}

@@ -1,7 +1,0 @@
-//go:build race
-
-package sharedstack
-
-// Under the race detector tsan keeps a shadow call stack that copied frames
-// would put out of step, so only the portable engine is offered.
-func init() { nativeUnavailable = "race detector" }
