@@ -5,7 +5,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/costack-dev/costack/sharedstack"
+	"github.com/costack-dev/costack/internal/engine"
 )
 
-func main() { fmt.Println(sharedstack.Engine()) }
+func main() { fmt.Println(engine.Engine()) }
