@@ -72,7 +72,7 @@ func (e *PanicError) Unwrap() error {
 // a Task), which is its owner (engine.Coroutine.InitOwned): the
 // engine is told the state's size and does not retain the suspended
 // frames' pointers into it, as the state is kept reachable by its handle
-// (or scheduler), then by the handle's finalizer.
+// (or scheduler), then by the handle's finalizer and the registry.
 type core struct {
 	co engine.Coroutine
 }
@@ -117,8 +117,8 @@ type Coroutine[In, Out any] struct {
 	_ noCopy
 	s *state[In, Out]
 	// self is the handle's own address: a copy of the handle has another
-	// one (state checks). A uintptr, not a pointer: a handle that pointed
-	// at itself would never be finalized.
+	// one (state checks). A uintptr, not a pointer: a copy would keep
+	// the original handle alive, and its coroutine would never be closed.
 	self uintptr
 }
 
@@ -155,9 +155,10 @@ func (*noCopy) Unlock() {}
 //
 // A coroutine that becomes unreachable while suspended in Yield is closed
 // after the collector notices, as if Close had been called: its pending
-// deferred calls run, on a new goroutine, and what it held is freed (see
-// drop.go: a finalizer on the handle, attached only once the coroutine has
-// stayed suspended across a collection; do not set one of your own). A
+// deferred calls run, on a goroutine of this package's, and what it held
+// is freed (see drop.go: a finalizer on the handle, attached only once the
+// coroutine has stayed suspended across a collection; do not set one of
+// your own). A
 // body that refers to its own Coroutine keeps it reachable and is never
 // closed this way: close it explicitly.
 func New[In, Out any](body func(y *Yielder[In, Out], in In) Out) *Coroutine[In, Out] {

@@ -1,8 +1,9 @@
 package costack
 
 import (
+	"maps"
+	"slices"
 	"sync"
-	"unsafe"
 	"weak"
 )
 
@@ -10,18 +11,17 @@ import (
 // process without costing the hot paths anything. A coroutine that never
 // suspends is never in it. One that suspends is on the young list
 // (drop.go, held strongly) until the next collection; adopt then gives it
-// its finalizer and registers it here by address, and its finalizer
-// (dropped) unregisters it. So the registry never keeps a coroutine alive,
-// and every address in it is of a live handle: the collector frees an
-// object with a finalizer only after the finalizer has run, and the
-// finalizer removes the address first, under the registry's lock, which
-// readers hold while they turn addresses into pointers.
+// its finalizer and registers it here, and its finalizer (dropped) unregisters
+// it. The registry holds the coroutine's state (core), never its handle,
+// and the state does not reach the handle: so it never keeps a handle
+// alive, and a dropped handle is still noticed. A coroutine that finishes
+// stays registered until its handle is collected (WriteProfile skips it).
 //
 // Only the runtime's cleanup and finalizer goroutines and WriteProfile take
 // the lock: no coroutine, Resume or tick ever waits for it.
 var registry struct {
 	sync.Mutex
-	cores map[uintptr]struct{}
+	cores map[*core]struct{}
 	// peak is the most entries cores has held since it was made: a Go map
 	// never shrinks, so once it holds a quarter of that, it is copied to
 	// one that fits (a million coroutines dropped give their entries'
@@ -31,13 +31,18 @@ var registry struct {
 	schedulers []weak.Pointer[Scheduler]
 }
 
-// register records an adopted handle's coroutine (see adopt).
-func register(c *core) {
+// register records adopted handles' coroutines (see adopt).
+func register(hs []handleOf) {
+	if len(hs) == 0 {
+		return
+	}
 	registry.Lock()
 	if registry.cores == nil {
-		registry.cores = map[uintptr]struct{}{}
+		registry.cores = map[*core]struct{}{}
 	}
-	registry.cores[uintptr(unsafe.Pointer(c))] = struct{}{}
+	for _, h := range hs {
+		registry.cores[h.core()] = struct{}{}
+	}
 	registry.peak = max(registry.peak, len(registry.cores))
 	registry.Unlock()
 }
@@ -45,11 +50,11 @@ func register(c *core) {
 // unregister removes c, from its handle's finalizer.
 func unregister(c *core) {
 	registry.Lock()
-	delete(registry.cores, uintptr(unsafe.Pointer(c)))
+	delete(registry.cores, c)
 	if n := len(registry.cores); registry.peak > 1024 && n < registry.peak/4 {
-		fit := make(map[uintptr]struct{}, n)
-		for addr := range registry.cores {
-			fit[addr] = struct{}{}
+		fit := make(map[*core]struct{}, n) // not maps.Clone, which copies the tables at their size
+		for c := range registry.cores {
+			fit[c] = struct{}{}
 		}
 		registry.cores, registry.peak = fit, n
 	}
@@ -62,12 +67,7 @@ func unregister(c *core) {
 // may be in neither (never in both): a profile can miss it, once.
 func registered() []*core {
 	registry.Lock()
-	cores := make([]*core, 0, len(registry.cores))
-	for addr := range registry.cores {
-		// The address is of a live object (see above): reinterpreted as a
-		// pointer under the lock, it keeps that object alive from here.
-		cores = append(cores, *(**core)(unsafe.Pointer(&addr)))
-	}
+	cores := slices.Collect(maps.Keys(registry.cores))
 	registry.Unlock()
 	young.Lock()
 	for _, h := range young.handles {
