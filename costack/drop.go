@@ -33,8 +33,17 @@ import (
 var young struct {
 	sync.Mutex
 	handles []handleOf
-	armed   bool
+	// spare is the array of a list adopt has gone through, cleared, for
+	// the next list (no allocation per collection cycle in a steady
+	// spawn-and-finish workload); one of at most youngSpareMax entries.
+	spare []handleOf
+	armed bool
 }
+
+// youngSpareMax bounds the spare young array kept between collections
+// (16 B an entry): a burst of a million first suspensions does not hold
+// 16 MB for ever.
+const youngSpareMax = 1 << 14
 
 // handleOf is what every Coroutine handle is to the drop machinery.
 type handleOf interface {
@@ -56,6 +65,9 @@ func droppedHandle(h handleOf) { dropped(h.core()) }
 // suspendedFirst is called when c's coroutine suspends for the first time.
 func suspendedFirst(h handleOf) {
 	young.Lock()
+	if young.handles == nil {
+		young.handles, young.spare = young.spare, nil
+	}
 	young.handles = append(young.handles, h)
 	if !young.armed {
 		young.armed = true
@@ -92,6 +104,11 @@ func adopt() {
 	}
 	register(live)
 	clear(hs)
+	if cap(hs) <= youngSpareMax {
+		young.Lock()
+		young.spare = hs[:0]
+		young.Unlock()
+	}
 }
 
 // dropped is run by the finalizer of a handle that became unreachable: it closes the

@@ -57,8 +57,9 @@ func arenaClassOf(n uintptr) (int, uintptr) {
 	return arenaSmallMax/arenaSmallStep + shift - 11, 1 << shift
 }
 
-// arenaClass is one size class: its chunks by base address, those with a
-// free block (a LIFO list), and one empty chunk kept in reserve.
+// arenaClass is one size class: its chunks by base address (the spare
+// included), those with a free block (a LIFO list), and one empty chunk
+// kept in reserve.
 type arenaClass struct {
 	mu     sync.Mutex
 	chunks map[uintptr]*arenaChunk
@@ -151,14 +152,13 @@ func arenaAlloc(n uintptr) imageBlock {
 		ch = c.spare
 		c.spare, c.spareHeld = nil, false
 		if ch == nil {
-			base := mapChunk()
-			ch = &arenaChunk{base: base}
+			ch = &arenaChunk{base: mapChunk()}
+			if c.chunks == nil {
+				c.chunks = map[uintptr]*arenaChunk{}
+			}
+			c.chunks[ch.base] = ch
 		}
 		ch.next, ch.end, ch.free, ch.live = ch.base, ch.base+chunkSize, 0, 0
-		if c.chunks == nil {
-			c.chunks = map[uintptr]*arenaChunk{}
-		}
-		c.chunks[ch.base] = ch
 		c.push(ch)
 	}
 	p := ch.free
@@ -196,13 +196,15 @@ func arenaFree(b imageBlock) {
 	switch {
 	case ch.live == 0:
 		// Empty: back to the OS, or kept as the spare (arenaAge
-		// releases its pages).
+		// releases its pages). The spare stays in chunks, so that a
+		// class that empties and refills at every turn (one coroutine
+		// at a time) touches no map.
 		c.remove(ch)
-		delete(c.chunks, ch.base)
 		if c.spare == nil {
 			c.spare, c.spareHeld = ch, true
 			agingOnce.Do(armAging)
 		} else {
+			delete(c.chunks, ch.base)
 			munmap(ch.base, chunkSize)
 		}
 	case !ch.inAvail:
