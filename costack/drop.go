@@ -41,9 +41,10 @@ var young struct {
 }
 
 // youngSpareMax bounds the spare young array kept between collections
-// (16 B an entry): a burst of a million first suspensions does not hold
-// 16 MB for ever.
-const youngSpareMax = 1 << 14
+// (16 B an entry, 1 MB at most): a steady spawn-and-finish workload fills
+// tens of thousands between two collections, but a burst of a million first
+// suspensions does not hold 16 MB for ever.
+const youngSpareMax = 1 << 16
 
 // handleOf is what every Coroutine handle is to the drop machinery.
 type handleOf interface {
