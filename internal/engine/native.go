@@ -189,6 +189,11 @@ type native struct {
 	blkClass uint8
 	// flags: see flagOpenDefers.
 	flags uint8
+	// keepInline: the retention list is one pointer, held in keep itself
+	// (keepSlice), not in an array: a coroutine whose frames hold one heap
+	// pointer (a game entity's) allocates nothing for it. It fills a byte
+	// of the word phase begins, so the native stays the same size.
+	keepInline bool
 	// oldBottom is where the image's bottom was when it was taken. It is
 	// the coordinate system of the image's own pointers and is used only
 	// to relocate the image, never to reach the live stack (I4).
@@ -206,8 +211,11 @@ type native struct {
 	// keep is the retention list: the first element of an array of nkeep
 	// pointers, holding every heap pointer the GC would find in the image
 	// (nil after them), written while the frames were still on the stack
-	// (I2). A pointer to the first element keeps the whole array alive. On
-	// the portable engine it is the *portable instead.
+	// (I2). A pointer to the first element keeps the whole array alive.
+	// With keepInline it is the one retained pointer itself (nkeep is 1):
+	// the GC marks the object it points into all the same, whatever its
+	// type, as it does for an element of the array. On the portable engine
+	// it is the *portable instead.
 	keep *unsafe.Pointer
 	// defers is the coroutine's pending non-open-coded defer records,
 	// innermost first, detached from g._defer while it is suspended (I5):
@@ -241,6 +249,9 @@ func (n *native) setPortState(p *portable) {
 
 func (n *native) footprint() int {
 	f := int(n.nkeep) * 8
+	if n.keepInline {
+		f = 0 // in the native itself
+	}
 	if n.blkPtr != 0 {
 		f += int(blockSize(n.blkClass))
 	}
@@ -261,13 +272,18 @@ func (n *native) release() {
 	if n.blkPtr != 0 {
 		arenaFree(imageBlock{n.blkPtr, n.blkClass})
 	}
-	n.size, n.baseOff, n.nkeep, n.blkClass, n.flags = 0, 0, 0, 0, 0
+	n.size, n.baseOff, n.nkeep, n.blkClass, n.flags, n.keepInline = 0, 0, 0, 0, 0, false
 	n.oldBottom, n.blkPtr = 0, 0
 	n.shape, n.keep, n.defers = nil, nil, nil
 }
 
 // keepSlice returns the retention list's array.
 func (n *native) keepSlice() []unsafe.Pointer {
+	if n.keepInline {
+		// The field as a one-element array: writes to it are typed
+		// pointer writes, with the write barrier, as to an array's.
+		return unsafe.Slice((*unsafe.Pointer)(unsafe.Pointer(&n.keep)), 1)
+	}
 	if n.keep == nil {
 		return nil
 	}

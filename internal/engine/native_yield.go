@@ -240,16 +240,24 @@ func yieldFull(n *native, gp *rt.G, bottom unsafe.Pointer, size uintptr) {
 				panic("costack: native engine retention list overflow (please report)")
 			}
 		}
-		// A quarter more than needed, so that a coroutine whose count
-		// varies a little from yield to yield (a recursive generator)
-		// does not allocate at every one.
-		exact := make([]unsafe.Pointer, k+k/4)
-		copy(exact, full[:k])
-		clear(keep)
-		keep = exact
-		n.keep, n.nkeep = nil, uint32(len(keep))
-		if len(keep) > 0 {
-			n.keep = &keep[0]
+		if k == 1 {
+			// One pointer: held in keep itself (keepInline), no array.
+			v := full[0]
+			clear(keep) // keep may be the field itself
+			n.keepInline, n.nkeep = true, 1
+			*(*unsafe.Pointer)(unsafe.Pointer(&n.keep)) = v
+		} else {
+			// A quarter more than needed, so that a coroutine whose
+			// count varies a little from yield to yield (a recursive
+			// generator) does not allocate at every one.
+			exact := make([]unsafe.Pointer, k+k/4)
+			copy(exact, full[:k])
+			clear(keep)
+			keep = exact
+			n.keep, n.nkeep, n.keepInline = nil, uint32(len(keep)), false
+			if len(keep) > 0 {
+				n.keep = &keep[0]
+			}
 		}
 	} else {
 		// Reused: it keeps its length, an array at most about four times
