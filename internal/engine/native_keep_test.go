@@ -15,15 +15,18 @@ import (
 // frames hold no pointer to it.
 var inlineCo *Coroutine
 
+// payload has a pointer field: not a tiny allocation, so that its
+// cleanup runs when it alone is collected.
 type payload struct {
 	v    int
-	next *payload
+	self *payload
 }
 
 var payloadsCollected atomic.Int64
 
 func newPayload(v int) *payload {
 	p := &payload{v: v}
+	p.self = p
 	runtime.AddCleanup(p, func(struct{}) { payloadsCollected.Add(1) }, struct{}{})
 	return p
 }
