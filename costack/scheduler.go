@@ -258,7 +258,7 @@ func NewScheduler(opts ...SchedulerOption) *Scheduler {
 // Go starts a task running body, configured by opts (a name, a group, a
 // home phase...; see TaskOption). The task first runs on the next Tick (a
 // task started during a tick does not run in that tick), in its home
-// phase. Started by a task body of the same scheduler, it is that task's
+// phase, unless Eager runs it at once. Started by a task body of the same scheduler, it is that task's
 // child unless Detached is given: cancelling the parent cancels it. Go may
 // be called from any goroutine.
 func (s *Scheduler) Go(body func(t *Task), opts ...TaskOption) *Task {
@@ -329,6 +329,10 @@ func (s *Scheduler) Go(body func(t *Task), opts ...TaskOption) *Task {
 		s.src.Interrupt()
 	}
 	if w != nil {
+		if spec.eager && t.flags.Load()&^flagLabels == 0 {
+			w.runNested(t, currentTask())
+			return t
+		}
 		w.next[t.phase] = append(w.next[t.phase], t)
 	}
 	return t

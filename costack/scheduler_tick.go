@@ -220,6 +220,26 @@ func (w *worker) runAll(ts []*Task) {
 	}
 }
 
+// runNested runs t's first slice at once (Eager), nested in the body of
+// starter, the task running on this worker, which waits in Go meanwhile:
+// what runAll does for one task, the starter's profile labels put back
+// after.
+func (w *worker) runNested(t, starter *Task) {
+	t.w = w
+	labels := t.flags.Load()&flagLabels != 0
+	if labels {
+		pprof.SetGoroutineLabels(t.extra.Load().profCtx)
+	}
+	t.step()
+	if labels {
+		ctx := context.Background()
+		if starter.flags.Load()&flagLabels != 0 {
+			ctx = starter.extra.Load().profCtx
+		}
+		pprof.SetGoroutineLabels(ctx)
+	}
+}
+
 // merge takes over, in worker order, what the workers' tasks produced in a
 // phase, on the goroutine driving the scheduler.
 func (s *Scheduler) merge() {

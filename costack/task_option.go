@@ -9,6 +9,7 @@ type taskSpec struct {
 	labels   []string
 	group    *Group
 	detached bool
+	eager    bool
 	phase    Phase
 }
 
@@ -52,4 +53,19 @@ func Detached() TaskOption {
 func InPhase(p Phase) TaskOption {
 	p.check("InPhase")
 	return func(s *taskSpec) { s.phase = p }
+}
+
+// Eager runs the task at once, inside Go, until its first yield or wait
+// (or its end), when Go is called by a task body of the same scheduler
+// during a tick — as Unity's StartCoroutine runs a coroutine, and as Go's
+// runtime runs a new goroutine next. The starter waits meanwhile (it is
+// Normal: the new task runs nested in its body, on its worker). From then on
+// the task is scheduled as any other: after a Yield it runs in the next
+// tick, in its home phase. A tree of tasks that spawn eagerly and end
+// without waiting long runs depth first, with only the tasks on the current
+// path alive at once (skynet). Called elsewhere (from outside the
+// scheduler's tasks), or for a task born cancelled, Eager changes nothing:
+// the task first runs on the next Tick.
+func Eager() TaskOption {
+	return func(s *taskSpec) { s.eager = true }
 }

@@ -49,10 +49,10 @@ type Actor struct {
 	inbox yield.Mailbox[Message] // level-triggered: no wake-up is lost
 }
 
-// Spawn starts an actor running body on s.
-func Spawn(s *costack.Scheduler, body func(self *Actor, t *costack.Task)) *Actor {
+// Spawn starts an actor running body on s, configured by opts.
+func Spawn(s *costack.Scheduler, body func(self *Actor, t *costack.Task), opts ...costack.TaskOption) *Actor {
 	a := new(Actor)
-	a.task = s.Go(func(t *costack.Task) { body(a, t) })
+	a.task = s.Go(func(t *costack.Task) { body(a, t) }, opts...)
 	return a
 }
 
@@ -70,7 +70,12 @@ func (a *Actor) Receive(t *costack.Task) Message {
 	return m
 }
 
-// skynet spawns the tree below parent and returns the root actor.
+// skynet spawns the tree below parent and returns the root actor. Every
+// actor below the root starts eagerly (costack.Eager): it runs at once,
+// inside its parent's Spawn, until it waits for mail, as Go's runtime runs
+// a new goroutine next. So the tree runs depth first and only the actors on
+// the current path, with their unfinished siblings, are alive at once; a
+// leaf's message is in its parent's mailbox before the parent asks for it.
 func skynet(s *costack.Scheduler, parent *Actor, num, size, div int) *Actor {
 	return Spawn(s, func(self *Actor, t *costack.Task) {
 		if size == 1 {
@@ -86,7 +91,7 @@ func skynet(s *costack.Scheduler, parent *Actor, num, size, div int) *Actor {
 			sum += self.Receive(t).Val
 		}
 		parent.Send(Message{From: self, Val: sum})
-	})
+	}, costack.Eager())
 }
 
 // ring starts n actors to pass a token laps times round, and returns the

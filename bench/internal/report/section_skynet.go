@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/costack-dev/costack/bench/internal/workload"
+	"github.com/costack-dev/costack/costack"
 )
 
 // The skynet row (issue 15): github.com/atemerev/skynet, a root actor
@@ -22,14 +23,16 @@ import (
 type skynetParams struct {
 	Impl    string `json:"impl"` // "costack" or "goroutine"
 	Workers int    `json:"workers,omitempty"`
+	Eager   bool   `json:"eager,omitempty"` // costack.Eager for the children
 	Depth   int    `json:"depth"`
 	Runs    int    `json:"runs"`
 }
 
 // Skynet columns.
 const (
-	colSky1 = "1 worker"
-	colSky2 = "2 workers"
+	colSky1     = "1 worker"
+	colSky2     = "2 workers"
+	colSkyEager = "eager, 1 worker"
 )
 
 // skynetDepth is the tree's depth: 10^6 leaves as the benchmark has it,
@@ -49,13 +52,16 @@ func init() {
 		Columns: []Column{
 			{Name: colSky1, Engine: "native"},
 			{Name: colSky2, Engine: "native"},
+			{Name: colSkyEager, Engine: "native"},
 			{Name: ColGoroutine},
 		},
-		Ratios: [][2]string{{colSky1, ColGoroutine}, {colSky2, ColGoroutine}},
+		Ratios: [][2]string{{colSky1, ColGoroutine}, {colSky2, ColGoroutine}, {colSkyEager, ColGoroutine}},
 		Notes: []string{
 			"github.com/atemerev/skynet at depth 6 (1,111,111 actors, 1M leaves; -quick: depth 4): 1 worker / 2 workers are",
 			"costack scheduler tasks with yield.Mailbox inboxes (examples/actors -depth 6), ticked until all have ended, on",
-			"Workers(1) / Workers(2); goroutine is the benchmark's own Go version (a goroutine per actor, unbuffered channels).",
+			"Workers(1) / Workers(2); eager: the same with every child started by costack.Eager (it runs at once, inside Go, until",
+			"its first wait, as Go's runtime runs a new goroutine next), so the tree runs depth first; goroutine is the",
+			"benchmark's own Go version (a goroutine per actor, unbuffered channels).",
 			"time: the median of 3 runs (-quick: 1) in one child process, each from spawning the root to the root's sum",
 			"(checked: 499999500000); peak RSS: the child's VmHWM after its first run, the whole process (Go runtime included).",
 			"Each column runs in a child of its own. Issue 15's target: <= 0.5x the goroutine version's time, <= its peak RSS.",
@@ -72,9 +78,10 @@ func init() {
 			col     string
 			impl    workload.Impl
 			workers int
-		}{{colSky1, workload.Costack, 1}, {colSky2, workload.Costack, 2}, {ColGoroutine, workload.Goroutine, 0}} {
+			eager   bool
+		}{{colSky1, workload.Costack, 1, false}, {colSky2, workload.Costack, 2, false}, {colSkyEager, workload.Costack, 1, true}, {ColGoroutine, workload.Goroutine, 0, false}} {
 			ps = append(ps, Probe{ID: c.col, Column: c.col, Desc: "skynet: " + c.col, Task: "skynet",
-				Params: skynetParams{Impl: string(c.impl), Workers: c.workers, Depth: depth, Runs: runs},
+				Params: skynetParams{Impl: string(c.impl), Workers: c.workers, Eager: c.eager, Depth: depth, Runs: runs},
 				Need:   1 << 30})
 		}
 		return ps
@@ -110,8 +117,12 @@ func skynetChild(raw json.RawMessage) (map[string]float64, error) {
 		var sum int
 		switch p.Impl {
 		case string(workload.Costack):
+			var opts []costack.TaskOption
+			if p.Eager {
+				opts = append(opts, costack.Eager())
+			}
 			var err error
-			if sum, err = workload.SkynetCostack(leaves, max(p.Workers, 1)); err != nil {
+			if sum, err = workload.SkynetCostack(leaves, max(p.Workers, 1), opts...); err != nil {
 				return 0, err
 			}
 		case string(workload.Goroutine):

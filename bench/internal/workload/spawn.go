@@ -26,7 +26,7 @@ func SkynetWant(leaves int) int { return leaves * (leaves - 1) / 2 }
 // skyTask starts the skynet subtree of size leaves numbered from num as a
 // task on s, sending its sum to parent: the examples/actors version, every
 // actor a task with a yield.Mailbox.
-func skyTask(s *costack.Scheduler, parent *yield.Mailbox[int], num, size int) {
+func skyTask(s *costack.Scheduler, parent *yield.Mailbox[int], num, size int, opts ...costack.TaskOption) {
 	s.Go(func(t *costack.Task) {
 		if size == 1 {
 			if err := parent.Send(num); err != nil {
@@ -37,7 +37,7 @@ func skyTask(s *costack.Scheduler, parent *yield.Mailbox[int], num, size int) {
 		var inbox yield.Mailbox[int]
 		size := size / SkynetDiv
 		for i := range SkynetDiv {
-			skyTask(s, &inbox, num+i*size, size)
+			skyTask(s, &inbox, num+i*size, size, opts...)
 		}
 		sum := 0
 		for range SkynetDiv {
@@ -47,17 +47,17 @@ func skyTask(s *costack.Scheduler, parent *yield.Mailbox[int], num, size int) {
 		if err := parent.Send(sum); err != nil {
 			panic(err)
 		}
-	})
+	}, opts...)
 }
 
 // SkynetCostack runs skynet over leaves leaves (a power of 10) as costack
 // scheduler tasks on workers workers, ticking until every task has ended,
 // and returns the sum the root got.
-func SkynetCostack(leaves, workers int) (int, error) {
+func SkynetCostack(leaves, workers int, opts ...costack.TaskOption) (int, error) {
 	s := costack.NewScheduler(costack.Workers(workers))
 	defer s.Close()
 	var root yield.Mailbox[int]
-	skyTask(s, &root, 0, leaves)
+	skyTask(s, &root, 0, leaves, opts...)
 	for s.Len() > 0 {
 		s.Tick()
 	}
