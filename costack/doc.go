@@ -160,7 +160,9 @@
 // goroutines; this is the map from the concepts those libraries use:
 //
 //	Unity coroutines                    costack
-//	StartCoroutine(f)                   s.Go(body)  (runs from the next tick)
+//	StartCoroutine(f)                   s.Go(body)  (runs from the next tick), or
+//	                                    s.Go(body, costack.Eager()) from a task
+//	                                    (runs at once, up to its first yield)
 //	StopCoroutine / StopAllCoroutines   task.Cancel() / group.Cancel()
 //	yield return null                   t.Yield()
 //	yield return new WaitForSeconds     yield.For(t, d)  (scheduler or group time)
