@@ -198,7 +198,7 @@ func NewOn(k Kind, body func()) (*Coroutine, error) {
 //     the owner (there are many: the body's receiver, its yielder), which
 //     keeps a suspended coroutine's retention list short.
 func (c *Coroutine) InitOwned(body Body, ownerSize uintptr) {
-	_ = c.InitOn(selectOnce().active.kind, body, ownerSize) // the active engine is always available
+	c.setup(selectOnce().active.kind, body, ownerSize) // the active engine is always available: no check
 }
 
 // InitOn is InitOwned on a given engine kind; it fails when that engine is
