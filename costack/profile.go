@@ -92,8 +92,12 @@ func WriteProfile(w io.Writer) error {
 }
 
 // stackCounts counts coroutines by stack (their return addresses, as a
-// string key).
-type stackCounts map[string]*stackCount
+// string key). buf is the scratch the return addresses are read into: a
+// stack is copied only when it is new.
+type stackCounts struct {
+	m   map[string]*stackCount
+	buf []uintptr
+}
 
 type stackCount struct {
 	pcs   []uintptr
@@ -101,23 +105,27 @@ type stackCount struct {
 }
 
 // add counts co, if it is suspended.
-func (m stackCounts) add(co *engine.Coroutine) {
-	pcs, ok := co.Callers()
+func (m *stackCounts) add(co *engine.Coroutine) {
+	pcs, ok := co.AppendCallers(m.buf)
 	if !ok {
 		return
 	}
+	m.buf = pcs
 	key := unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(pcs))), len(pcs)*int(unsafe.Sizeof(uintptr(0))))
-	if st := m[key]; st != nil {
+	if st := m.m[key]; st != nil {
 		st.count++
-	} else {
-		m[strings.Clone(key)] = &stackCount{pcs, 1}
+		return
 	}
+	if m.m == nil {
+		m.m = map[string]*stackCount{}
+	}
+	m.m[strings.Clone(key)] = &stackCount{slices.Clone(pcs), 1} // buf is reused: copies
 }
 
 // write writes the counts as a profile of the sample type name.
-func (m stackCounts) write(w io.Writer, name string) error {
-	all := make([]*stackCount, 0, len(m))
-	for _, st := range m {
+func (m *stackCounts) write(w io.Writer, name string) error {
+	all := make([]*stackCount, 0, len(m.m))
+	for _, st := range m.m {
 		all = append(all, st)
 	}
 	// The most common stacks first, then by address: the same population

@@ -23,11 +23,11 @@ func (n *native) portState() *portable { return n.port }
 
 func (n *native) setPortState(p *portable) { n.portable, n.port = true, p }
 
-func (*native) release()                  {}
-func (*native) footprint() int            { return 0 }
-func (*native) closesWithoutUnwind() bool { return false }
-func (*native) prepareResume() bool       { return true }
-func (*native) callers() []uintptr        { return nil }
+func (*native) release()                              {}
+func (*native) footprint() int                        { return 0 }
+func (*native) closesWithoutUnwind() bool             { return false }
+func (*native) prepareResume() bool                   { return true }
+func (*native) appendCallers(pcs []uintptr) []uintptr { return pcs }
 
 // startBody starts the body for run; continueBody is never needed.
 var startBody, continueBody = func(c *Coroutine) { c.bodyOutOfLine().Run() }, (func(*Coroutine))(nil)

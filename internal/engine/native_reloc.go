@@ -139,18 +139,17 @@ func (c *chain) relocSlots(size uintptr) []uint32 {
 	return offs
 }
 
-// callers returns the return addresses of n's saved image (a suspended
-// coroutine), innermost first, for Frames; nil if its chain cannot be
+// appendCallers appends the return addresses of n's saved image (a suspended
+// coroutine) to pcs, innermost first, for Frames; none if its chain cannot be
 // walked.
-func (n *native) callers() []uintptr {
+func (n *native) appendCallers(pcs []uintptr) []uintptr {
 	c, why := n.imageChain()
 	if why != "" {
-		return nil
+		return pcs
 	}
 	defer putChain(c)
-	pcs := make([]uintptr, len(c.frames))
-	for i, fr := range c.frames {
-		pcs[i] = fr.info.pc
+	for _, fr := range c.frames {
+		pcs = append(pcs, fr.info.pc)
 	}
 	return pcs
 }

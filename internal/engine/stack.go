@@ -31,15 +31,19 @@ func (c *Coroutine) Frames() ([]runtime.Frame, bool) {
 // suspended coroutine's frames, innermost first, the engine's included
 // (UserFrames leaves them out). A caller that symbolizes many coroutines
 // does so once per distinct stack.
-func (c *Coroutine) Callers() ([]uintptr, bool) {
+func (c *Coroutine) Callers() ([]uintptr, bool) { return c.AppendCallers(nil) }
+
+// AppendCallers is Callers appending to buf (from buf[:0]): a caller that
+// reads many coroutines reuses one buffer.
+func (c *Coroutine) AppendCallers(buf []uintptr) ([]uintptr, bool) {
 	if !atomic.CompareAndSwapUint32(&c.n.phase, uint32(Suspended), uint32(inspected)) {
 		return nil, false
 	}
 	var pcs []uintptr
 	if p := c.n.portState(); p != nil {
-		pcs = p.callers()
+		pcs = append(buf[:0], p.callers()...)
 	} else {
-		pcs = c.n.callers()
+		pcs = c.n.appendCallers(buf[:0])
 	}
 	atomic.StoreUint32(&c.n.phase, uint32(Suspended))
 	return pcs, true

@@ -162,3 +162,29 @@ func TestCallersDoNotRefuseResume(t *testing.T) {
 		})
 	}
 }
+
+// AppendCallers reads into the buffer it is given (one buffer serves a
+// profile of a million coroutines) and gives what Callers gives.
+func TestAppendCallersReusesTheBuffer(t *testing.T) {
+	kinds := []engine.Kind{engine.Portable}
+	if engine.Available(engine.Native) == nil {
+		kinds = append(kinds, engine.Native)
+	}
+	for _, k := range kinds {
+		t.Run(k.String(), func(t *testing.T) {
+			var c *engine.Coroutine
+			c, err := engine.NewOn(k, func() { stackLevel(&c, 3) })
+			require.NoError(t, err)
+			o, _ := c.Resume()
+			require.Equal(t, engine.Yielded, o)
+			want, ok := c.Callers()
+			require.True(t, ok)
+			buf := make([]uintptr, 3, 256)
+			got, ok := c.AppendCallers(buf)
+			require.True(t, ok)
+			assert.Equal(t, want, got, "from buf[:0]")
+			assert.Same(t, &buf[:1][0], &got[0], "into buf's array")
+			_, _ = c.Close()
+		})
+	}
+}
