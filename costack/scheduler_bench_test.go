@@ -290,3 +290,42 @@ func heavyStep(e *benchEntity) {
 		e.step()
 	}
 }
+
+// BenchmarkSpawnTree spawns a 10-ary tree of tasks 4 levels deep (11,111
+// tasks), each starting its children and ending, with deferred starts (the
+// default: a level per tick) and with Eager (depth first, within one tick).
+// ns/task is the cost per task spawned, run and ended.
+func BenchmarkSpawnTree(b *testing.B) {
+	for _, eager := range []bool{false, true} {
+		name := "start=deferred"
+		var opts []TaskOption
+		if eager {
+			name, opts = "start=eager", []TaskOption{Eager()}
+		}
+		b.Run(name, func(b *testing.B) {
+			const depth, div = 4, 10
+			tasks := 0
+			for range b.N {
+				s := NewScheduler()
+				var spawn func(level int)
+				spawn = func(level int) {
+					tasks++
+					s.Go(func(t *Task) {
+						if level == depth {
+							return
+						}
+						for range div {
+							spawn(level + 1)
+						}
+					}, opts...)
+				}
+				spawn(0)
+				for s.Len() > 0 {
+					s.Tick()
+				}
+				s.Close()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(tasks), "ns/task")
+		})
+	}
+}
