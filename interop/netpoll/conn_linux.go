@@ -68,6 +68,13 @@ func (c *Conn) shutdown(how int) error {
 	if err != nil {
 		return c.opError("close", err)
 	}
+	if how == unix.SHUT_RD {
+		// Reads now return io.EOF at once: a read that came back short
+		// before must not make the next one wait for an edge.
+		c.fd.mu.Lock()
+		c.fd.flags &^= flagDrained
+		c.fd.mu.Unlock()
+	}
 	return nil
 }
 

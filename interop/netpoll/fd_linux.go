@@ -30,6 +30,21 @@ const (
 	flagGo      uint16 = 1 << 8 // a goroutine waits on ext.ch[m]
 )
 
+// flagDrained (reads only) says that the last read came back short with no
+// edge since it began: the socket's receive queue was empty then (for a
+// stream socket a short read means so, see epoll(7)), so the next read
+// waits for an edge instead of making a read that would fail with EAGAIN.
+// An edge (flagReady, or a wake) cancels it.
+//
+// flagEnding is set for good by the first event that announces the end of
+// the stream (a peer's FIN, a reset, an error): a short read may then be
+// followed by EOF or an error that no further edge announces, so reads are
+// never marked drained again.
+const (
+	flagDrained uint16 = 1 << 10
+	flagEnding  uint16 = 1 << 11
+)
+
 func bit(f uint16, m mode) uint16 { return f << m }
 
 // closedBit is set in fdesc.state by Close; the low bits count the
@@ -107,18 +122,26 @@ func (d *fdesc) decref() { d.state.Add(^uint32(0)) }
 // lock takes the op lock of direction m, waiting (suspending the task, or
 // blocking the goroutine) while another call of that direction is in
 // progress. It fails if the descriptor is closed or m's deadline has
-// passed.
-func (d *fdesc) lock(m mode) error {
+// passed. For reads (and accepts), which make their syscall right after
+// it, it clears flagReady, so that the flag says whether an edge came
+// since (an earlier edge's news is what that syscall sees), and reports
+// whether the receive queue is known to be empty (flagDrained). Writes
+// keep the flag: connect waits for its edge without a syscall first.
+func (d *fdesc) lock(m mode) (drained bool, err error) {
 	for {
 		d.mu.Lock()
 		if err := d.errLocked(m); err != nil {
 			d.mu.Unlock()
-			return err
+			return false, err
 		}
 		if d.flags&bit(flagHeld, m) == 0 {
+			if m == modeRead {
+				drained = d.flags&(flagDrained|bit(flagReady, m)) == flagDrained
+				d.flags &^= flagDrained | bit(flagReady, m)
+			}
 			d.flags |= bit(flagHeld, m)
 			d.mu.Unlock()
-			return nil
+			return drained, nil
 		}
 		if t := costack.CurrentTask(); t != nil {
 			d.mu.Unlock()
@@ -131,6 +154,16 @@ func (d *fdesc) lock(m mode) error {
 		d.mu.Unlock()
 		<-ch
 	}
+}
+
+// markDrained records that a read came back short, unless an edge came
+// while it ran (lock cleared flagReady before it).
+func (d *fdesc) markDrained() {
+	d.mu.Lock()
+	if d.flags&(bit(flagReady, modeRead)|flagEnding) == 0 {
+		d.flags |= flagDrained
+	}
+	d.mu.Unlock()
 }
 
 // clearSlotLocked empties slot m of a task's waker.
@@ -297,6 +330,9 @@ func (d *fdesc) ready(ev uint32, wakes []costack.Waker) []costack.Waker {
 		wr = unix.EPOLLOUT | unix.EPOLLHUP | unix.EPOLLERR
 	)
 	d.mu.Lock()
+	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		d.flags |= flagEnding
+	}
 	for m := modeRead; m <= modeWrite; m++ {
 		if (m == modeRead && ev&rd == 0) || (m == modeWrite && ev&wr == 0) {
 			continue
@@ -431,7 +467,8 @@ func (d *fdesc) close() error {
 // leave the direction locked.
 func (c *Conn) read(p []byte) (int, error) {
 	d := &c.fd
-	if err := d.lock(modeRead); err != nil {
+	drained, err := d.lock(modeRead)
+	if err != nil {
 		return 0, c.opError("read", err)
 	}
 	defer d.unlock(modeRead)
@@ -439,17 +476,30 @@ func (c *Conn) read(p []byte) (int, error) {
 		p = p[:maxRW]
 	}
 	for {
-		if !d.incref() {
-			return 0, c.opError("read", errClosed)
-		}
-		n, err := unix.Read(int(d.sysfd), p)
-		d.decref()
-		switch err {
-		case nil:
-			if n == 0 && len(p) > 0 {
-				return 0, io.EOF
+		if drained {
+			// The last read emptied the queue and no edge came
+			// since: wait for one (an edge still in the epoll
+			// instance, unharvested, wakes the wait at once).
+			drained = false
+			err = unix.EAGAIN
+		} else {
+			if !d.incref() {
+				return 0, c.opError("read", errClosed)
 			}
-			return n, nil
+			var n int
+			n, err = unix.Read(int(d.sysfd), p)
+			d.decref()
+			if err == nil {
+				if n == 0 && len(p) > 0 {
+					return 0, io.EOF
+				}
+				if n < len(p) {
+					d.markDrained()
+				}
+				return n, nil
+			}
+		}
+		switch err {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
@@ -471,7 +521,7 @@ func (c *Conn) read(p []byte) (int, error) {
 // read, it is one frame down to the wait.
 func (c *Conn) write(p []byte) (int, error) {
 	d := &c.fd
-	if err := d.lock(modeWrite); err != nil {
+	if _, err := d.lock(modeWrite); err != nil {
 		return 0, c.opError("write", err)
 	}
 	defer d.unlock(modeWrite)
@@ -515,7 +565,7 @@ func (c *Conn) write(p []byte) (int, error) {
 // accept is one Accept: a new non-blocking, close-on-exec connection fd
 // and its peer's address.
 func (d *fdesc) accept() (int, unix.Sockaddr, error) {
-	if err := d.lock(modeRead); err != nil {
+	if _, err := d.lock(modeRead); err != nil {
 		return -1, nil, err
 	}
 	defer d.unlock(modeRead)
