@@ -38,7 +38,10 @@ import (
 //     coming back to Wait the poller's goroutine stands aside; if Run stays
 //     away longer than [StarveAfter] (busy ticking, or returned), the
 //     poller's goroutine polls again so that no wait is starved, and hands
-//     the epoll instance back at Run's next Wait.
+//     the epoll instance back at Run's next Wait. While Run is likely
+//     still ticking (away less than ten times StarveAfter) it only looks
+//     once every StarveAfter, without sleeping in epoll_wait, so that a
+//     long tick is not interrupted event by event.
 //
 // A Poller is safe for concurrent use.
 type Poller struct {
@@ -426,14 +429,24 @@ func (p *Poller) loop() {
 		if p.attached.Load() && p.standAside(now) {
 			continue
 		}
+		// Run is attached but has been away for StarveAfter: most
+		// likely in a long tick (a thousand busy connections make
+		// ticks of 10 ms and more), and coming back. The tasks we
+		// would wake run in the tick after it anyway, so harvest what
+		// is ready now, without sleeping in epoll_wait (where every
+		// new event would wake this thread, an event or two at a
+		// time, while Run's Wait could take them all at once), and
+		// look again after StarveAfter. Only once Run has been gone
+		// for runGone do we sleep in epoll_wait as without a Run.
+		ticking := p.attached.Load() && now-p.lastWait.Load() < int64(runGone)
 		p.pollMu.Lock()
 		p.ownSleeping.Store(true)
 		ms := -1
 		if p.waiters.Load() == 0 {
 			ms = msec(linger)
 		}
-		if p.wantPoll.Load() > 0 {
-			ms = 0 // a Wait asked for the instance
+		if p.wantPoll.Load() > 0 || ticking {
+			ms = 0 // a Wait asked for the instance, or see ticking
 		}
 		n, _ := unix.EpollWait(p.epfd, p.events, ms)
 		p.ownSleeping.Store(false)
@@ -445,7 +458,30 @@ func (p *Poller) loop() {
 			p.Interrupt()
 		}
 		p.pollMu.Unlock()
+		if ticking {
+			p.nap()
+		}
 	}
+}
+
+// runGone is how long Run may stay out of Wait before the poller's
+// goroutine takes it for gone (returned, or stuck) and sleeps in
+// epoll_wait itself, as it does when no Run is attached.
+const runGone = 10 * StarveAfter
+
+// nap waits StarveAfter, or less if Close is waiting for the goroutine
+// to end (it sends on waitDone, as Wait does for standAside: a token left
+// there only makes a nap or a stand-aside end early).
+func (p *Poller) nap() {
+	if p.shut.Load() {
+		return
+	}
+	t := time.NewTimer(StarveAfter)
+	select {
+	case <-p.waitDone:
+	case <-t.C:
+	}
+	t.Stop()
 }
 
 // standAside lets Scheduler.Run poll: while Run is in Wait, or was there
