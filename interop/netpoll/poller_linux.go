@@ -57,7 +57,9 @@ type Poller struct {
 
 	// waiters counts the calls waiting in a descriptor's slot for
 	// readiness. The poller's goroutine runs while it is non-zero.
+	// arms counts the waits begun: while it moves, tasks are running.
 	waiters atomic.Int64
+	arms    atomic.Int64
 
 	// mu guards running, closed and the descriptor table.
 	mu      sync.Mutex
@@ -281,6 +283,7 @@ func (p *Poller) unregister(d *fdesc) {
 // addWaiter counts a waiter put into a descriptor's slot, and makes sure
 // someone polls.
 func (p *Poller) addWaiter() {
+	p.arms.Add(1)
 	if p.waiters.Add(1) != 1 {
 		return
 	}
@@ -408,6 +411,7 @@ func (p *Poller) Wait(timeout time.Duration) {
 // polling, and ends after linger without waiters.
 func (p *Poller) loop() {
 	idleSince := int64(0)
+	arms := int64(-1) // p.arms at the last poll
 	for {
 		now := monoNow()
 		if p.waiters.Load() == 0 {
@@ -436,9 +440,14 @@ func (p *Poller) loop() {
 		// is ready now, without sleeping in epoll_wait (where every
 		// new event would wake this thread, an event or two at a
 		// time, while Run's Wait could take them all at once), and
-		// look again after StarveAfter. Only once Run has been gone
-		// for runGone do we sleep in epoll_wait as without a Run.
-		ticking := p.attached.Load() && now-p.lastWait.Load() < int64(runGone)
+		// look again after StarveAfter. Only once Run has been out of
+		// Wait for runGone with no wait begun since our last look
+		// (tasks that run begin waits; and the tasks we wake keep Run
+		// ticking, out of Wait) do we sleep in epoll_wait as without a
+		// Run.
+		a := p.arms.Load()
+		ticking := p.attached.Load() && (now-p.lastWait.Load() < int64(runGone) || a != arms)
+		arms = a
 		p.pollMu.Lock()
 		p.ownSleeping.Store(true)
 		ms := -1
