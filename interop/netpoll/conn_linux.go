@@ -29,6 +29,8 @@ type lninfo struct {
 	// anyAddr: laddr is a wildcard, so a connection's local address is
 	// its own (getsockname).
 	anyAddr bool
+	// srv is the Server whose task serves the connection, if any.
+	srv *Server
 }
 
 var _ net.Conn = (*Conn)(nil)
