@@ -248,7 +248,11 @@ func (p *Poller) register(d *fdesc, events uint32) error {
 	}
 	fd := int(d.sysfd)
 	if fd >= len(p.descs) {
-		n := max(2*len(p.descs), fd+1, 64)
+		// Grown by a quarter, not doubled: the table is 8 bytes per
+		// descriptor for every connection, and doubling leaves up to
+		// half of it unused (at 10,000 connections, 13 bytes each
+		// instead of 8.6).
+		n := max(len(p.descs)+len(p.descs)/4, fd+1, 64)
 		descs := make([]*fdesc, n)
 		copy(descs, p.descs)
 		p.descs = descs
