@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -461,7 +462,7 @@ func (d *fdesc) close() error {
 //
 // It is one frame from Conn.Read (inlined) to the task's Wait (the wait
 // written out, the syscall and the error wrapping in readOnce, the fewest
-// locals: 104 bytes): each suspended reader's image holds it. The unlock
+// locals: 96 bytes): each suspended reader's image holds it. The unlock
 // is deferred, though it costs the frame 32 bytes: a panic out of the wait (a wait
 // refused inside interop.Call, or by the engine) or a task closed while it
 // waits must not leave the direction locked.
@@ -476,7 +477,7 @@ func (c *Conn) read(p []byte) (int, error) {
 		// since (then wait for one: an edge still in the epoll
 		// instance, unharvested, wakes the wait at once).
 		if !drained {
-			if n, err := c.readOnce(p); n >= 0 {
+			if n, err := c.readOnce(unsafe.SliceData(p), len(p)); n >= 0 {
 				return n, err
 			}
 		}
@@ -500,14 +501,14 @@ func (c *Conn) readError(err error) error { return c.opError("read", err) }
 
 // readOnce is read's syscall: the count and error to return, or -1 when
 // the socket has nothing yet (EAGAIN). It is a frame of its own (never
-// inlined) so that its locals are not in the image of a waiting reader.
+// inlined) so that its locals are not in the image of a waiting reader,
+// and takes the buffer as pointer and length: three words of arguments,
+// not four, make the spill area in read's frame 8 bytes smaller.
 //
 //go:noinline
-func (c *Conn) readOnce(p []byte) (int, error) {
+func (c *Conn) readOnce(ptr *byte, n int) (int, error) {
 	d := &c.fd
-	if len(p) > maxRW {
-		p = p[:maxRW]
-	}
+	p := unsafe.Slice(ptr, min(n, maxRW))
 	for {
 		if !d.incref() {
 			return 0, c.opError("read", errClosed)
