@@ -14,8 +14,8 @@ import (
 // package net's: a *net.OpError wrapping io.EOF's absence, net.ErrClosed,
 // os.ErrDeadlineExceeded or an *os.SyscallError.
 //
-// A Conn holds no buffer: an idle connection costs its descriptor (about
-// a hundred bytes) and whatever the handler keeps in its frames.
+// A Conn holds no buffer: an idle connection costs the Conn (80 bytes)
+// and whatever the handler keeps in its frames.
 type Conn struct {
 	fd    fdesc
 	ln    *lninfo

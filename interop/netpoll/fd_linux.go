@@ -27,7 +27,7 @@ const (
 	flagReady   uint16 = 1 << 0 // an edge came with no waiter: the next wait does not sleep
 	flagHeld    uint16 = 1 << 2 // a call of this direction is in progress (the op lock)
 	flagExpired uint16 = 1 << 4 // the deadline has passed
-	flagTask    uint16 = 1 << 6 // a task waits in slot[m]
+	flagTask    uint16 = 1 << 6 // a task waits in slot m (see slotLocked)
 	flagGo      uint16 = 1 << 8 // a goroutine waits on ext.ch[m]
 )
 
@@ -70,16 +70,19 @@ type fdesc struct {
 	seq   uint32 // the poller's registration number, in event data
 	state atomic.Uint32
 
-	// mu guards flags, slot and ext.
+	// mu guards flags, rslot and ext. rslot is the read slot; the
+	// write slot is in ext: a write waits only when the socket's send
+	// buffer is full, and a Conn without it is 80 bytes, not 96.
 	mu    sync.Mutex
 	flags uint16
-	slot  [2]costack.Waker
+	rslot costack.Waker
 	ext   *fdExtra
 }
 
 // fdExtra is what only some descriptors need: goroutine waits, contended
 // op locks, deadlines.
 type fdExtra struct {
+	wslot costack.Waker
 	ch    [2]chan struct{}
 	queue [2][]queued
 	dl    [2]int64 // monotonic deadline (monoNow), 0 for none
@@ -105,6 +108,14 @@ func (d *fdesc) extLocked() *fdExtra {
 		d.ext = new(fdExtra)
 	}
 	return d.ext
+}
+
+// slotLocked is direction m's slot; d.mu is held.
+func (d *fdesc) slotLocked(m mode) *costack.Waker {
+	if m == modeRead {
+		return &d.rslot
+	}
+	return &d.extLocked().wslot
 }
 
 func (d *fdesc) closed() bool { return d.state.Load()&closedBit != 0 }
@@ -170,7 +181,7 @@ func (d *fdesc) markDrained() {
 // clearSlotLocked empties slot m of a task's waker.
 func (d *fdesc) clearSlotLocked(m mode) {
 	d.flags &^= bit(flagTask, m)
-	d.slot[m] = costack.Waker{}
+	*d.slotLocked(m) = costack.Waker{}
 	d.p.removeWaiter()
 }
 
@@ -185,7 +196,7 @@ func (d *fdesc) clearSlotLocked(m mode) {
 func (d *fdesc) unlock(m mode) {
 	d.mu.Lock()
 	d.flags &^= bit(flagHeld, m)
-	if d.flags&bit(flagTask, m) != 0 && !d.slot[m].Pending() {
+	if d.flags&bit(flagTask, m) != 0 && !d.slotLocked(m).Pending() {
 		d.clearSlotLocked(m)
 	}
 	var queue []queued
@@ -273,7 +284,7 @@ func (d *fdesc) arm(m mode, w costack.Waker) {
 		w.Wake()
 		return
 	}
-	d.slot[m] = w
+	*d.slotLocked(m) = w
 	d.flags |= bit(flagTask, m)
 	d.mu.Unlock()
 }
@@ -303,7 +314,7 @@ func (d *fdesc) waitGoroutine(m mode) {
 func (d *fdesc) takeLocked(m mode) (costack.Waker, chan struct{}) {
 	switch {
 	case d.flags&bit(flagTask, m) != 0:
-		w := d.slot[m]
+		w := *d.slotLocked(m)
 		d.clearSlotLocked(m)
 		return w, nil
 	case d.flags&bit(flagGo, m) != 0:
