@@ -146,6 +146,18 @@ func (c *Conn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: c.ln.net, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
+// forServer returns what Serve does to each connection it accepts on ln:
+// the connections share a copy of ln's lninfo that names srv (one per
+// Serve), so that a connection's task needs no pointer to srv.
+func (ln *Listener) forServer(srv *Server) func(*Conn) {
+	info := ln.info
+	info.srv = srv
+	return func(c *Conn) { c.ln = &info }
+}
+
+// server is the Server serving c (see forServer), or nil.
+func (c *Conn) server() *Server { return c.ln.srv }
+
 func boolint(b bool) int {
 	if b {
 		return 1

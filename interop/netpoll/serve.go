@@ -46,10 +46,9 @@ func (srv *Server) Serve(s *costack.Scheduler, ln *Listener) *costack.Task {
 }
 
 func (srv *Server) acceptLoop(t *costack.Task, ln *Listener) {
-	// The connections served share a copy of the listener's lninfo that
-	// names srv, so that a connection's task holds only the connection.
-	info := ln.info
-	info.srv = srv
+	// The connections served name srv (see forServer), so that a
+	// connection's task holds only the connection.
+	adopt := ln.forServer(srv)
 	var delay time.Duration
 	for {
 		c, err := ln.AcceptConn()
@@ -68,14 +67,14 @@ func (srv *Server) acceptLoop(t *costack.Task, ln *Listener) {
 			return
 		}
 		delay = 0
-		c.ln = &info
+		adopt(c)
 		t.Scheduler().Go(func(t *costack.Task) {
 			// One frame with one open-coded defer between the task's
 			// bottom and the handler: every suspended handler's image
 			// holds it, so it keeps c alone (each pointer in an
 			// image is also an entry of its retention list).
 			defer c.finish()
-			c.ln.srv.Handler(t, c)
+			c.server().Handler(t, c)
 		})
 	}
 }
@@ -86,7 +85,7 @@ func (srv *Server) acceptLoop(t *costack.Task, ln *Listener) {
 // a value for which costack.IsClosing holds: that is no handler bug.
 func (c *Conn) finish() {
 	if r := recover(); r != nil && !costack.IsClosing(r) {
-		c.ln.srv.logf("netpoll: panic serving %v: %v\n%s", c.RemoteAddr(), r, debug.Stack())
+		c.server().logf("netpoll: panic serving %v: %v\n%s", c.RemoteAddr(), r, debug.Stack())
 	}
 	c.Close()
 }
