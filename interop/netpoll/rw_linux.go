@@ -68,7 +68,7 @@ func (c *Conn) readOnce(ptr *byte, n int) (int, error) {
 		if !d.incref() {
 			return 0, c.opError("read", errClosed)
 		}
-		n, err := unix.Read(int(d.sysfd), p)
+		n, err := sysRead(int(d.sysfd), p)
 		d.decref()
 		switch err {
 		case nil:
@@ -103,7 +103,7 @@ func (c *Conn) write(p []byte) (int, error) {
 		if !d.incref() {
 			return nn, c.opError("write", errClosed)
 		}
-		n, err := unix.Write(int(d.sysfd), p[nn:end])
+		n, err := sysWrite(int(d.sysfd), p[nn:end])
 		d.decref()
 		if n > 0 {
 			nn += n
