@@ -24,6 +24,11 @@
 // how much); a row whose descriptors cannot be had is skipped, with the
 // reason. The results are one JSON object on stdout; a table goes to
 // stderr.
+//
+// To see where a server spends its time, NETBENCH_CPUPROFILE=prefix makes
+// each server child write its CPU profile to prefix.<impl>, and
+// NETBENCH_STATS=1 makes the costack server print its poller's wake counts
+// (by Run's Wait, by the poller's own goroutine) to stderr when it stops.
 package main
 
 import (

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -90,6 +91,14 @@ func childMain(args []string) int {
 		return 1
 	}
 	defer stop()
+	// NETBENCH_CPUPROFILE=prefix writes the server's CPU profile to
+	// prefix.<impl> (profiling a probe: where the server spends its time).
+	if prefix := os.Getenv("NETBENCH_CPUPROFILE"); prefix != "" {
+		f, err := os.Create(prefix + "." + impl)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	out.Encode(hello{Addrs: addrs, Baseline: measure(), Limit: limit, Engine: costack.Engine()})
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
@@ -213,7 +222,13 @@ func startCostack(addrs []string, workers int) (func(), error) {
 	countConns = func() int64 { return int64(p.Stats().Descriptors - len(addrs)) }
 	ctx, cancel := context.WithCancel(context.Background())
 	go s.Run(ctx)
-	return cancel, nil
+	return func() {
+		cancel()
+		if os.Getenv("NETBENCH_STATS") != "" {
+			st := p.Stats()
+			fmt.Fprintf(os.Stderr, "poller: woken by Wait %d, by its goroutine %d\n", st.WokenByWait, st.WokenByOwn)
+		}
+	}, nil
 }
 
 // startNet serves with a goroutine per connection on package net.

@@ -14,8 +14,8 @@ import (
 // package net's: a *net.OpError wrapping io.EOF's absence, net.ErrClosed,
 // os.ErrDeadlineExceeded or an *os.SyscallError.
 //
-// A Conn holds no buffer: an idle connection costs its descriptor (about
-// a hundred bytes) and whatever the handler keeps in its frames.
+// A Conn holds no buffer: an idle connection costs the Conn (80 bytes)
+// and whatever the handler keeps in its frames.
 type Conn struct {
 	fd    fdesc
 	ln    *lninfo
@@ -29,6 +29,8 @@ type lninfo struct {
 	// anyAddr: laddr is a wildcard, so a connection's local address is
 	// its own (getsockname).
 	anyAddr bool
+	// srv is the Server whose task serves the connection, if any.
+	srv *Server
 }
 
 var _ net.Conn = (*Conn)(nil)
@@ -67,6 +69,13 @@ func (c *Conn) shutdown(how int) error {
 	})
 	if err != nil {
 		return c.opError("close", err)
+	}
+	if how == unix.SHUT_RD {
+		// Reads now return io.EOF at once: a read that came back short
+		// before must not make the next one wait for an edge.
+		c.fd.mu.Lock()
+		c.fd.flags &^= flagDrained
+		c.fd.mu.Unlock()
 	}
 	return nil
 }
@@ -136,6 +145,18 @@ func (c *Conn) SetNoDelay(noDelay bool) error {
 func (c *Conn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: c.ln.net, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
+
+// forServer returns what Serve does to each connection it accepts on ln:
+// the connections share a copy of ln's lninfo that names srv (one per
+// Serve), so that a connection's task needs no pointer to srv.
+func (ln *Listener) forServer(srv *Server) func(*Conn) {
+	info := ln.info
+	info.srv = srv
+	return func(c *Conn) { c.ln = &info }
+}
+
+// server is the Server serving c (see forServer), or nil.
+func (c *Conn) server() *Server { return c.ln.srv }
 
 func boolint(b bool) int {
 	if b {

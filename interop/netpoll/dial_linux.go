@@ -113,7 +113,7 @@ func (c *Conn) connect(sa unix.Sockaddr, timeout time.Duration) error {
 		d.setDeadline(modeWrite, time.Now().Add(timeout))
 		defer d.setDeadline(modeWrite, time.Time{})
 	}
-	if err := d.lock(modeWrite); err != nil {
+	if _, err := d.lock(modeWrite); err != nil {
 		return err
 	}
 	defer d.unlock(modeWrite)

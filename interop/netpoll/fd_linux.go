@@ -1,7 +1,6 @@
 package netpoll
 
 import (
-	"io"
 	"os"
 	"runtime"
 	"sync"
@@ -26,8 +25,23 @@ const (
 	flagReady   uint16 = 1 << 0 // an edge came with no waiter: the next wait does not sleep
 	flagHeld    uint16 = 1 << 2 // a call of this direction is in progress (the op lock)
 	flagExpired uint16 = 1 << 4 // the deadline has passed
-	flagTask    uint16 = 1 << 6 // a task waits in slot[m]
+	flagTask    uint16 = 1 << 6 // a task waits in slot m (see slotLocked)
 	flagGo      uint16 = 1 << 8 // a goroutine waits on ext.ch[m]
+)
+
+// flagDrained (reads only) says that the last read came back short with no
+// edge since it began: the socket's receive queue was empty then (for a
+// stream socket a short read means so, see epoll(7)), so the next read
+// waits for an edge instead of making a read that would fail with EAGAIN.
+// An edge (flagReady, or a wake) cancels it.
+//
+// flagEnding is set for good by the first event that announces the end of
+// the stream (a peer's FIN, a reset, an error): a short read may then be
+// followed by EOF or an error that no further edge announces, so reads are
+// never marked drained again.
+const (
+	flagDrained uint16 = 1 << 10
+	flagEnding  uint16 = 1 << 11
 )
 
 func bit(f uint16, m mode) uint16 { return f << m }
@@ -54,16 +68,19 @@ type fdesc struct {
 	seq   uint32 // the poller's registration number, in event data
 	state atomic.Uint32
 
-	// mu guards flags, slot and ext.
+	// mu guards flags, rslot and ext. rslot is the read slot; the
+	// write slot is in ext: a write waits only when the socket's send
+	// buffer is full, and a Conn without it is 80 bytes, not 96.
 	mu    sync.Mutex
 	flags uint16
-	slot  [2]costack.Waker
+	rslot costack.Waker
 	ext   *fdExtra
 }
 
 // fdExtra is what only some descriptors need: goroutine waits, contended
 // op locks, deadlines.
 type fdExtra struct {
+	wslot costack.Waker
 	ch    [2]chan struct{}
 	queue [2][]queued
 	dl    [2]int64 // monotonic deadline (monoNow), 0 for none
@@ -91,6 +108,14 @@ func (d *fdesc) extLocked() *fdExtra {
 	return d.ext
 }
 
+// slotLocked is direction m's slot; d.mu is held.
+func (d *fdesc) slotLocked(m mode) *costack.Waker {
+	if m == modeRead {
+		return &d.rslot
+	}
+	return &d.extLocked().wslot
+}
+
 func (d *fdesc) closed() bool { return d.state.Load()&closedBit != 0 }
 
 // incref counts a syscall about to use the fd; it fails once Close began.
@@ -107,18 +132,26 @@ func (d *fdesc) decref() { d.state.Add(^uint32(0)) }
 // lock takes the op lock of direction m, waiting (suspending the task, or
 // blocking the goroutine) while another call of that direction is in
 // progress. It fails if the descriptor is closed or m's deadline has
-// passed.
-func (d *fdesc) lock(m mode) error {
+// passed. For reads (and accepts), which make their syscall right after
+// it, it clears flagReady, so that the flag says whether an edge came
+// since (an earlier edge's news is what that syscall sees), and reports
+// whether the receive queue is known to be empty (flagDrained). Writes
+// keep the flag: connect waits for its edge without a syscall first.
+func (d *fdesc) lock(m mode) (drained bool, err error) {
 	for {
 		d.mu.Lock()
 		if err := d.errLocked(m); err != nil {
 			d.mu.Unlock()
-			return err
+			return false, err
 		}
 		if d.flags&bit(flagHeld, m) == 0 {
+			if m == modeRead {
+				drained = d.flags&(flagDrained|bit(flagReady, m)) == flagDrained
+				d.flags &^= flagDrained | bit(flagReady, m)
+			}
 			d.flags |= bit(flagHeld, m)
 			d.mu.Unlock()
-			return nil
+			return drained, nil
 		}
 		if t := costack.CurrentTask(); t != nil {
 			d.mu.Unlock()
@@ -133,10 +166,20 @@ func (d *fdesc) lock(m mode) error {
 	}
 }
 
+// markDrained records that a read came back short, unless an edge came
+// while it ran (lock cleared flagReady before it).
+func (d *fdesc) markDrained() {
+	d.mu.Lock()
+	if d.flags&(bit(flagReady, modeRead)|flagEnding) == 0 {
+		d.flags |= flagDrained
+	}
+	d.mu.Unlock()
+}
+
 // clearSlotLocked empties slot m of a task's waker.
 func (d *fdesc) clearSlotLocked(m mode) {
 	d.flags &^= bit(flagTask, m)
-	d.slot[m] = costack.Waker{}
+	*d.slotLocked(m) = costack.Waker{}
 	d.p.removeWaiter()
 }
 
@@ -151,7 +194,7 @@ func (d *fdesc) clearSlotLocked(m mode) {
 func (d *fdesc) unlock(m mode) {
 	d.mu.Lock()
 	d.flags &^= bit(flagHeld, m)
-	if d.flags&bit(flagTask, m) != 0 && !d.slot[m].Pending() {
+	if d.flags&bit(flagTask, m) != 0 && !d.slotLocked(m).Pending() {
 		d.clearSlotLocked(m)
 	}
 	var queue []queued
@@ -239,7 +282,7 @@ func (d *fdesc) arm(m mode, w costack.Waker) {
 		w.Wake()
 		return
 	}
-	d.slot[m] = w
+	*d.slotLocked(m) = w
 	d.flags |= bit(flagTask, m)
 	d.mu.Unlock()
 }
@@ -269,7 +312,7 @@ func (d *fdesc) waitGoroutine(m mode) {
 func (d *fdesc) takeLocked(m mode) (costack.Waker, chan struct{}) {
 	switch {
 	case d.flags&bit(flagTask, m) != 0:
-		w := d.slot[m]
+		w := *d.slotLocked(m)
 		d.clearSlotLocked(m)
 		return w, nil
 	case d.flags&bit(flagGo, m) != 0:
@@ -297,6 +340,9 @@ func (d *fdesc) ready(ev uint32, wakes []costack.Waker) []costack.Waker {
 		wr = unix.EPOLLOUT | unix.EPOLLHUP | unix.EPOLLERR
 	)
 	d.mu.Lock()
+	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		d.flags |= flagEnding
+	}
 	for m := modeRead; m <= modeWrite; m++ {
 		if (m == modeRead && ev&rd == 0) || (m == modeWrite && ev&wr == 0) {
 			continue
@@ -419,132 +465,4 @@ func (d *fdesc) close() error {
 		return os.NewSyscallError("close", err)
 	}
 	return nil
-}
-
-// read is one Read: at most len(p) bytes, waiting until some are there.
-//
-// It is one frame from Conn.Read (inlined) to the task's Wait (the wait
-// written out, errors wrapped here, the fewest arguments): each suspended
-// reader's image holds it. The unlock is deferred, though it costs the
-// frame 32 bytes: a panic out of the wait (a wait refused inside
-// interop.Call, or by the engine) or a task closed while it waits must not
-// leave the direction locked.
-func (c *Conn) read(p []byte) (int, error) {
-	d := &c.fd
-	if err := d.lock(modeRead); err != nil {
-		return 0, c.opError("read", err)
-	}
-	defer d.unlock(modeRead)
-	if len(p) > maxRW {
-		p = p[:maxRW]
-	}
-	for {
-		if !d.incref() {
-			return 0, c.opError("read", errClosed)
-		}
-		n, err := unix.Read(int(d.sysfd), p)
-		d.decref()
-		switch err {
-		case nil:
-			if n == 0 && len(p) > 0 {
-				return 0, io.EOF
-			}
-			return n, nil
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-		default:
-			return 0, c.opError("read", os.NewSyscallError("read", err))
-		}
-		if t := costack.CurrentTask(); t != nil {
-			t.Wait((*readWaiter)(d))
-		} else {
-			d.waitGoroutine(modeRead)
-		}
-		if err := d.waitErr(modeRead); err != nil {
-			return 0, c.opError("read", err)
-		}
-	}
-}
-
-// write is one Write: all of p, or an error with the count written. Like
-// read, it is one frame down to the wait.
-func (c *Conn) write(p []byte) (int, error) {
-	d := &c.fd
-	if err := d.lock(modeWrite); err != nil {
-		return 0, c.opError("write", err)
-	}
-	defer d.unlock(modeWrite)
-	nn := 0
-	for {
-		end := min(len(p), nn+maxRW)
-		if !d.incref() {
-			return nn, c.opError("write", errClosed)
-		}
-		n, err := unix.Write(int(d.sysfd), p[nn:end])
-		d.decref()
-		if n > 0 {
-			nn += n
-		}
-		if nn == len(p) {
-			return nn, nil
-		}
-		switch err {
-		case nil:
-			if n == 0 {
-				return nn, c.opError("write", io.ErrUnexpectedEOF)
-			}
-			continue
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-		default:
-			return nn, c.opError("write", os.NewSyscallError("write", err))
-		}
-		if t := costack.CurrentTask(); t != nil {
-			t.Wait((*writeWaiter)(d))
-		} else {
-			d.waitGoroutine(modeWrite)
-		}
-		if err := d.waitErr(modeWrite); err != nil {
-			return nn, c.opError("write", err)
-		}
-	}
-}
-
-// accept is one Accept: a new non-blocking, close-on-exec connection fd
-// and its peer's address.
-func (d *fdesc) accept() (int, unix.Sockaddr, error) {
-	if err := d.lock(modeRead); err != nil {
-		return -1, nil, err
-	}
-	defer d.unlock(modeRead)
-	for {
-		if !d.incref() {
-			return -1, nil, errClosed
-		}
-		nfd, sa, err := unix.Accept4(int(d.sysfd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		d.decref()
-		switch err {
-		case nil:
-			return nfd, sa, nil
-		case unix.EINTR, unix.ECONNABORTED:
-			// The peer went away before we took it: take the next one.
-		case unix.EAGAIN:
-			if err := d.wait(modeRead); err != nil {
-				return -1, nil, err
-			}
-		default:
-			return -1, nil, os.NewSyscallError("accept4", err)
-		}
-	}
-}
-
-// control runs fn with the fd, unless the descriptor is closed.
-func (d *fdesc) control(fn func(fd int) error) error {
-	if !d.incref() {
-		return errClosed
-	}
-	defer d.decref()
-	return fn(int(d.sysfd))
 }

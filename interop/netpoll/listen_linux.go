@@ -248,36 +248,47 @@ func (ln *Listener) opError(op string, err error) error {
 }
 
 // sockaddr is a compact IP socket address: what a Conn keeps of its peer's.
+// An IPv4 address (or an IPv4-mapped IPv6 one, which package net shows the
+// same way) is kept in it, an IPv6 one apart: 16 bytes in all, which keeps
+// a Conn in the 96-byte size class.
 type sockaddr struct {
+	ip4  [4]byte
+	port uint16
+	v6   *addr6
+}
+
+type addr6 struct {
 	ip   [16]byte
 	zone uint32
-	port uint16
-	v4   bool
 }
 
 func toSockaddr(sa unix.Sockaddr) (sockaddr, bool) {
 	switch sa := sa.(type) {
 	case *unix.SockaddrInet4:
-		s := sockaddr{port: uint16(sa.Port), v4: true}
-		copy(s.ip[:], sa.Addr[:])
-		return s, true
+		return sockaddr{ip4: sa.Addr, port: uint16(sa.Port)}, true
 	case *unix.SockaddrInet6:
-		return sockaddr{ip: sa.Addr, zone: sa.ZoneId, port: uint16(sa.Port)}, true
+		s := sockaddr{port: uint16(sa.Port)}
+		if ip := net.IP(sa.Addr[:]); ip.To4() != nil && sa.ZoneId == 0 {
+			copy(s.ip4[:], ip.To4())
+		} else {
+			s.v6 = &addr6{ip: sa.Addr, zone: sa.ZoneId}
+		}
+		return s, true
 	}
 	return sockaddr{}, false
 }
 
 func (s sockaddr) tcpAddr() *net.TCPAddr {
 	a := &net.TCPAddr{Port: int(s.port)}
-	if s.v4 {
-		a.IP = net.IPv4(s.ip[0], s.ip[1], s.ip[2], s.ip[3])
+	if s.v6 == nil {
+		a.IP = net.IPv4(s.ip4[0], s.ip4[1], s.ip4[2], s.ip4[3])
 	} else {
-		a.IP = append(net.IP(nil), s.ip[:]...)
-		if s.zone != 0 {
-			if ifi, err := net.InterfaceByIndex(int(s.zone)); err == nil {
+		a.IP = append(net.IP(nil), s.v6.ip[:]...)
+		if s.v6.zone != 0 {
+			if ifi, err := net.InterfaceByIndex(int(s.v6.zone)); err == nil {
 				a.Zone = ifi.Name
 			} else {
-				a.Zone = strconv.Itoa(int(s.zone))
+				a.Zone = strconv.Itoa(int(s.v6.zone))
 			}
 		}
 	}

@@ -401,3 +401,65 @@ func TestCloseAndDeadlineFromAnotherTask(t *testing.T) {
 // runs.
 // Two readers queued behind a third: when it is done, the first of them is
 // woken but cancelled before it runs; the other still gets the connection.
+
+// A read that came back short lets the next one wait for an edge without
+// trying the socket first (flagDrained). Whatever the edge, harvested
+// before that read or still in the epoll instance, the data or the EOF it
+// announces must be read.
+func TestReadAfterShortRead(t *testing.T) {
+	checkFDs(t)
+	p, err := NewPoller()
+	require.NoError(t, err)
+	defer func() { require.NoError(t, p.Close()) }()
+	ln := listenOn(t, p)
+	defer ln.Close()
+	flags := func(c *Conn) uint16 {
+		c.fd.mu.Lock()
+		defer c.fd.mu.Unlock()
+		return c.fd.flags
+	}
+	// harvest polls until the edge of what the client just did has been
+	// seen with no reader waiting.
+	harvest := func(c *Conn, f uint16) {
+		deadline := time.Now().Add(testTimeout)
+		for flags(c)&f == 0 {
+			require.True(t, time.Now().Before(deadline), "no edge")
+			p.Wait(time.Millisecond)
+		}
+	}
+	read := func(c *Conn) string {
+		buf := make([]byte, 16)
+		n, err := c.Read(buf)
+		if err != nil {
+			return err.Error()
+		}
+		return string(buf[:n])
+	}
+	for _, harvested := range []bool{false, true} {
+		c, client := pair(t, ln)
+		c.SetReadDeadline(time.Now().Add(testTimeout)) // a hang fails
+		_, err := client.Write([]byte("a"))
+		require.NoError(t, err)
+		assert.Equal(t, "a", read(c))
+		assert.NotZero(t, flags(c)&flagDrained, "a short read marks the socket drained")
+		_, err = client.Write([]byte("b"))
+		require.NoError(t, err)
+		if harvested {
+			harvest(c, bit(flagReady, modeRead))
+		}
+		assert.Equal(t, "b", read(c))
+		_, err = client.Write([]byte("c"))
+		require.NoError(t, err)
+		require.NoError(t, client.(*net.TCPConn).CloseWrite())
+		if harvested {
+			// The FIN's edge is taken before the read that
+			// gets "c": no edge is left to announce the EOF.
+			harvest(c, flagEnding)
+		}
+		assert.Equal(t, "c", read(c))
+		assert.Equal(t, io.EOF.Error(), read(c))
+		assert.Equal(t, io.EOF.Error(), read(c))
+		client.Close()
+		c.Close()
+	}
+}

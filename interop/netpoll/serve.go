@@ -46,6 +46,9 @@ func (srv *Server) Serve(s *costack.Scheduler, ln *Listener) *costack.Task {
 }
 
 func (srv *Server) acceptLoop(t *costack.Task, ln *Listener) {
+	// The connections served name srv (see forServer), so that a
+	// connection's task holds only the connection.
+	adopt := ln.forServer(srv)
 	var delay time.Duration
 	for {
 		c, err := ln.AcceptConn()
@@ -64,12 +67,14 @@ func (srv *Server) acceptLoop(t *costack.Task, ln *Listener) {
 			return
 		}
 		delay = 0
+		adopt(c)
 		t.Scheduler().Go(func(t *costack.Task) {
 			// One frame with one open-coded defer between the task's
 			// bottom and the handler: every suspended handler's image
-			// holds it.
-			defer srv.finish(c)
-			srv.Handler(t, c)
+			// holds it, so it keeps c alone (each pointer in an
+			// image is also an entry of its retention list).
+			defer c.finish()
+			c.server().Handler(t, c)
 		})
 	}
 }
@@ -78,9 +83,9 @@ func (srv *Server) acceptLoop(t *costack.Task, ln *Listener) {
 // handler panic (the panic ends the task normally, the other connections
 // go on). A task being closed (Scheduler.Close, Task.Cancel) unwinds with
 // a value for which costack.IsClosing holds: that is no handler bug.
-func (srv *Server) finish(c *Conn) {
+func (c *Conn) finish() {
 	if r := recover(); r != nil && !costack.IsClosing(r) {
-		srv.logf("netpoll: panic serving %v: %v\n%s", c.RemoteAddr(), r, debug.Stack())
+		c.server().logf("netpoll: panic serving %v: %v\n%s", c.RemoteAddr(), r, debug.Stack())
 	}
 	c.Close()
 }
