@@ -34,6 +34,16 @@ import (
 // If next and stop are dropped while seq is suspended, seq is unwound
 // after the collector notices, its deferred calls run (see New); with
 // iter.Pull its goroutine would stay blocked.
+//
+// On the native engine, a yield copies seq's live frames out and the next
+// call copies them back: cheap for a few frames, dear for a recursive
+// generator (a tree walk) a few hundred bytes deep, whose chain also
+// changes at every yield. A sequence whose yields the engine finds dearer
+// than a goroutine switch, a few times in a row, therefore moves to a
+// goroutine of its own, as iter.Pull runs every sequence, and stays there
+// until it ends: its yields then cost a switch at any depth, and its
+// memory is that goroutine's stack. Nothing else changes for the caller
+// (thread locks, panics and runtime.Goexit still follow control).
 func Pull[V any](seq iter.Seq[V]) (next func() (V, bool), stop func()) {
 	return pull("costack.Pull", seq, New[struct{}, V])
 }
@@ -99,6 +109,11 @@ func pull[V any](name string, seq iter.Seq[V], newCo func(func(*Yielder[struct{}
 	var p struct {
 		done      bool
 		yieldNext bool
+		// costly counts the yields in a row the engine found dearer than
+		// a goroutine switch; hosted: the sequence has moved to a
+		// goroutine of its own (or will not).
+		costly uint8
+		hosted bool
 	}
 	co := newCo(func(y *Yielder[struct{}, V], _ struct{}) (zero V) {
 		// However seq ends (returns, panics, exits or is unwound), the
@@ -128,6 +143,14 @@ func pull[V any](name string, seq iter.Seq[V], newCo func(func(*Yielder[struct{}
 		p.yieldNext = true
 		v, fin := pullResume(co)
 		p.yieldNext = false
+		if !fin && !p.hosted {
+			if !co.s.co.HostAdvised() {
+				p.costly = 0
+			} else if p.costly++; p.costly >= hostAfter {
+				p.hosted = true
+				co.s.co.Host()
+			}
+		}
 		return v, !fin
 	}
 	stop = func() {
@@ -148,6 +171,15 @@ func pull[V any](name string, seq iter.Seq[V], newCo func(func(*Yielder[struct{}
 	}
 	return next, stop
 }
+
+// hostAfter is how many yields in a row that the engine finds dearer than
+// a goroutine switch (engine.Coroutine.HostAdvised: an image of a recursive
+// generator a few hundred bytes deep, or of any chain over 2 KiB) move a
+// Pull's sequence to a goroutine of its own (engine.Coroutine.Host), where
+// iter.Pull runs every sequence: its yields then cost a switch whatever its
+// depth, and its memory is that goroutine's stack, as iter.Pull's. A few,
+// not one: a sequence that recurses once and yields shallow after stays.
+const hostAfter = 8
 
 // pullResume resumes a Pull coroutine; a panic in the sequence is
 // re-panicked with its value, as iter.Pull does (a runtime.Goexit goes on

@@ -360,9 +360,12 @@ func (c *Coroutine) Release() {
 func portableResume(n *native) {
 	c := coroutineOf(n)
 	n.push()
-	n.portState().resume(c) // pops if the body exits the goroutine
+	resumed := n.portState().resume(c) // pops if the body exits the goroutine
 	n.pop()
-	if atomic.LoadUint32(&n.phase) != uint32(Finished) {
+	switch {
+	case !resumed:
+		n.outcome = NoStack // still held: the caller releases it
+	case atomic.LoadUint32(&n.phase) != uint32(Finished):
 		n.outcome = Yielded // still held: the caller releases it
 	}
 }
@@ -472,7 +475,7 @@ func (c *Coroutine) closeAcquired() (Outcome, *Panic) {
 // frames (its image) on the native engine; 0 on the portable engine, or
 // before the first yield.
 func (c *Coroutine) ImageSize() int {
-	if c.n.portable {
+	if p := c.n.portState(); p != nil && p.host == nil {
 		return 0
 	}
 	return int(c.n.size)
@@ -483,7 +486,11 @@ func (c *Coroutine) ImageSize() int {
 func (c *Coroutine) Footprint() int {
 	n := int(unsafe.Sizeof(*c))
 	if p := c.n.portState(); p != nil {
-		return n + p.footprint()
+		n += p.footprint()
+		if p.host == nil {
+			return n
+		}
+		// Moving to a host (native_host.go): the image is still saved.
 	}
 	return n + c.n.footprint()
 }

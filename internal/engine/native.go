@@ -138,7 +138,7 @@ func asmFunc(pc uintptr) func(*Coroutine) {
 // is used.
 var _ = []any{ysBPOff, bodyRunSlot, beginBody, switchIn, switchOut, yieldResumed, portableResume,
 	portableSuspend, yieldClosing, yieldWhileClosing, runFn, yieldPrepareFn,
-	stackMargin, brokenSwitch, relocateHere, prepareFor, growThenRelocate, pushFor, notResumedFor}
+	stackMargin, brokenSwitch, relocateHere, prepareFor, growThenRelocate, pushFor, notResumedFor, becomeHosted}
 
 // yieldWhileClosing is yieldSwitch's path for a coroutine that is closing
 // already when it yields (a body that recovered the unwind and yields
@@ -194,6 +194,11 @@ type native struct {
 	// pointer (a game entity's) allocates nothing for it. It fills a byte
 	// of the word phase begins, so the native stays the same size.
 	keepInline bool
+	// hostNext: the coroutine is being resumed on its host, the goroutine
+	// of its own it moves to (native_host.go): keep holds its *portable
+	// meanwhile, and the resume ends in becomeHosted before any of the
+	// body's code runs. The assembly tests it.
+	hostNext bool
 	// oldBottom is where the image's bottom was when it was taken. It is
 	// the coordinate system of the image's own pointers and is used only
 	// to relocate the image, never to reach the live stack (I4).
@@ -272,7 +277,7 @@ func (n *native) release() {
 	if n.blkPtr != 0 {
 		arenaFree(imageBlock{n.blkPtr, n.blkClass})
 	}
-	n.size, n.baseOff, n.nkeep, n.blkClass, n.flags, n.keepInline = 0, 0, 0, 0, 0, false
+	n.size, n.baseOff, n.nkeep, n.blkClass, n.flags, n.keepInline, n.hostNext = 0, 0, 0, 0, 0, false, false
 	n.oldBottom, n.blkPtr = 0, 0
 	n.shape, n.keep, n.defers = nil, nil, nil
 }

@@ -168,8 +168,11 @@ inDone:
 	JNE  intoYieldSwitch
 	CMPB native_closing(AX), $0
 	JNE  intoYieldSwitch
+	CMPB native_hostNext(AX), $0
+	JNE  intoYieldSwitch
 	// Nothing for yieldSwitch to do after switchOut returns (no defer
-	// records to relink, not closing): finish its return here. Its frame pointer
+	// records to relink, not closing, not moving to a host): finish its
+	// return here. Its frame pointer
 	// points at its saved BP, with its return PC above; its caller's SP
 	// is above that. A RET would be predicted from the return stack,
 	// which holds the resumer's calls, not the coroutine's: always a
@@ -252,6 +255,15 @@ TEXT ·yieldSwitch(SB), NOSPLIT, $8-8
 	CALL ·yieldResumed(SB)
 	MOVQ n+0(FP), AX
 resumed:
+	// Resumed on the goroutine the coroutine moves to (native_host.go):
+	// becomeHosted makes it a portable coroutine there, before any of its
+	// code runs (Go code: the stack is a valid chain of frames).
+	CMPB native_hostNext(AX), $0
+	JEQ  notHosting
+	MOVQ AX, 0(SP)
+	CALL ·becomeHosted(SB)
+	MOVQ n+0(FP), AX
+notHosting:
 	CMPB native_closing(AX), $0
 	JNE closing
 	RET

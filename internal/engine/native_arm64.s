@@ -247,6 +247,15 @@ resumed:
 	BL	·yieldResumed(SB)
 	MOVD	n+0(FP), R0
 nodefers:
+	// Resumed on the goroutine the coroutine moves to (native_host.go):
+	// becomeHosted makes it a portable coroutine there, before any of its
+	// code runs (Go code: the stack is a valid chain of frames).
+	MOVBU	native_hostNext(R0), R1
+	CBZ	R1, notHosting
+	MOVD	R0, 8(RSP)
+	BL	·becomeHosted(SB)
+	MOVD	n+0(FP), R0
+notHosting:
 	MOVBU	native_closing(R0), R1
 	CBNZ	R1, closing
 	RET

@@ -45,3 +45,15 @@ func YieldOrUnwind(c *Coroutine) {
 
 // pushInRun: no native engine, nothing for run to push.
 const pushInRun = false
+
+// HostAdvised is always false: there is no native image to move.
+func (c *Coroutine) HostAdvised() bool { return false }
+
+// Host reports false: every coroutine runs on a goroutine of its own
+// already.
+func (c *Coroutine) Host() bool { return false }
+
+// hostMove never exists without the native engine.
+type hostMove struct{}
+
+func hostRun(*Coroutine, *portable) { panic("costack: hostRun without a native engine") }

@@ -441,6 +441,11 @@ func runTorture(t testing.TB, k Kind, cfg tortureConfig) {
 				for st := range work {
 					var o Outcome
 					var p *Panic
+					if rng.IntN(32) == 0 {
+						// Move it to a goroutine of its own (native_host.go):
+						// it goes on there, however it was suspended.
+						st.c.Host()
+					}
 					if rng.IntN(64) == 0 {
 						// Close a suspended coroutine: its frames unwind
 						// through restored frames, running their defers.

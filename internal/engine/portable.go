@@ -24,9 +24,16 @@ type portable struct {
 	woke uint32
 	// req is a pending Frames request (stack.go).
 	req *stackRequest
+	// host is set while a native coroutine moves to this state and has
+	// not yet been resumed on its goroutine (native_host.go).
+	host *hostMove
 }
 
-func (p *portable) resume(c *Coroutine) {
+// resume runs the body on its goroutine until it yields or ends. It
+// reports false if it did not resume it: a native coroutine moving here
+// whose image did not fit in its new goroutine's stack (NoStack); it
+// stays as it was, to be tried again.
+func (p *portable) resume(c *Coroutine) (resumed bool) {
 	if p.next == nil {
 		// The sequence never stops early: Close unwinds the body by resuming
 		// it, so stop is only needed if the body never started, and then
@@ -40,6 +47,10 @@ func (p *portable) resume(c *Coroutine) {
 			// function returns), made in whatever lock state the body
 			// left this goroutine in.
 			defer p.handBack()
+			if p.host != nil {
+				hostRun(c, p) // continue the native image here
+				return
+			}
 			run(c)
 		})
 		p.coro = coroOf(p.next)
@@ -56,6 +67,12 @@ func (p *portable) resume(c *Coroutine) {
 	}()
 	p.next()
 	returned = true
+	if p.host != nil {
+		// The move was not made (hostRun): the goroutine has ended.
+		p.next, p.yield = nil, nil
+		return false
+	}
+	return true
 }
 
 // handBack records the body goroutine's lock state for its last switch.

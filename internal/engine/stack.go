@@ -40,7 +40,7 @@ func (c *Coroutine) AppendCallers(buf []uintptr) ([]uintptr, bool) {
 		return nil, false
 	}
 	var pcs []uintptr
-	if p := c.n.portState(); p != nil {
+	if p := c.n.portState(); p != nil && p.host == nil {
 		pcs = append(buf[:0], p.callers()...)
 	} else {
 		pcs = c.n.appendCallers(buf[:0])
