@@ -109,9 +109,9 @@ func pull[V any](name string, seq iter.Seq[V], newCo func(func(*Yielder[struct{}
 	var p struct {
 		done      bool
 		yieldNext bool
-		// costly counts the yields in a row the engine found dearer than
-		// a goroutine switch; hosted: the sequence has moved to a
-		// goroutine of its own (or will not).
+		// costly weighs the yields the engine found dearer than a
+		// goroutine switch against the others (hostAfter); hosted: the
+		// sequence has moved to a goroutine of its own (or will not).
 		costly uint8
 		hosted bool
 	}
@@ -144,11 +144,14 @@ func pull[V any](name string, seq iter.Seq[V], newCo func(func(*Yielder[struct{}
 		v, fin := pullResume(co)
 		p.yieldNext = false
 		if !fin && !p.hosted {
-			if !co.s.co.HostAdvised() {
-				p.costly = 0
-			} else if p.costly++; p.costly >= hostAfter {
+			switch {
+			case !co.s.co.HostAdvised():
+				p.costly -= min(p.costly, 1)
+			case p.costly+2 >= 2*hostAfter:
 				p.hosted = true
 				co.s.co.Host()
+			default:
+				p.costly += 2
 			}
 		}
 		return v, !fin
@@ -173,12 +176,16 @@ func pull[V any](name string, seq iter.Seq[V], newCo func(func(*Yielder[struct{}
 }
 
 // hostAfter is how many yields in a row that the engine finds dearer than
-// a goroutine switch (engine.Coroutine.HostAdvised: an image of a recursive
-// generator a few hundred bytes deep, or of any chain over 2 KiB) move a
-// Pull's sequence to a goroutine of its own (engine.Coroutine.Host), where
-// iter.Pull runs every sequence: its yields then cost a switch whatever its
-// depth, and its memory is that goroutine's stack, as iter.Pull's. A few,
-// not one: a sequence that recurses once and yields shallow after stays.
+// a goroutine switch (engine.Coroutine.HostAdvised: an image not described
+// by a cached shape, a recursive generator's, of a few hundred bytes, or
+// any over 2 KiB) move a Pull's sequence to a goroutine of its own
+// (engine.Coroutine.Host), where iter.Pull runs every sequence: its yields
+// then cost a switch whatever its depth, and its memory is that
+// goroutine's stack, as iter.Pull's. Not in a row but on balance: each
+// such yield counts two, each other one takes one off, so that a sequence
+// of which a third or more of the yields are dear moves (a recursive
+// generator's chains recur, and some get a shape), and one that recursed
+// once and yields cheaply since stays.
 const hostAfter = 8
 
 // pullResume resumes a Pull coroutine; a panic in the sequence is

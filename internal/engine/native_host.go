@@ -57,15 +57,19 @@ type hostMove struct {
 }
 
 // Thresholds of HostAdvised: a yield whose image was described by a cached
-// shape costs O(image) in two copies; one walked or trailed costs more.
+// shape costs O(image) in two copies, more than a goroutine switch from
+// about 2 KiB (the round-trip rows at depth 16 and 64); one walked or
+// trailed costs O(changed frames) more, with constants that make it dearer
+// than a switch from a few hundred bytes (the tree walk rows, 2^6 to 2^20
+// nodes through Pull).
 const (
 	hostShapedImage = 2048
-	hostWalkedImage = 512
+	hostWalkedImage = 256
 )
 
 // HostAdvised reports whether the coroutine's last yield, by the engine's
 // cost model, cost more than a goroutine switch would: its image was at
-// least 2 KiB, or at least 512 bytes and not described by a cached shape (a
+// least 2 KiB, or at least 256 bytes and not described by a cached shape (a
 // recursive generator's chain). Only its holder may ask (between a Resume
 // that yielded and Release, or with the coroutine suspended and not shared).
 func (c *Coroutine) HostAdvised() bool {
