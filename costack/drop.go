@@ -150,7 +150,13 @@ const stuckAfter = 20 * time.Millisecond
 func (p *closerPool) add(c *core) {
 	p.Lock()
 	p.queue = append(p.queue, c)
-	start := p.idle == 0
+	p.startIfNeededLocked()
+}
+
+// startIfNeededLocked, with p locked, unlocks p and starts a closer if
+// coroutines wait and no closer is free to take them.
+func (p *closerPool) startIfNeededLocked() {
+	start := p.idle == 0 && len(p.queue) > 0
 	if start {
 		p.running++
 		p.idle++
@@ -194,15 +200,7 @@ func (p *closerPool) run() {
 // closer is free and coroutines wait, it starts one.
 func (p *closerPool) stuck() {
 	p.Lock()
-	start := p.idle == 0 && len(p.queue) > 0
-	if start {
-		p.running++
-		p.idle++
-	}
-	p.Unlock()
-	if start {
-		go p.run()
-	}
+	p.startIfNeededLocked()
 }
 
 // closeDropped closes one dropped coroutine. A deferred call that calls
@@ -223,13 +221,5 @@ func closeDropped(c *core) {
 func (p *closerPool) goexited() {
 	p.Lock()
 	p.running--
-	start := len(p.queue) > 0 && p.idle == 0
-	if start {
-		p.running++
-		p.idle++
-	}
-	p.Unlock()
-	if start {
-		go p.run()
-	}
+	p.startIfNeededLocked()
 }
