@@ -14,20 +14,21 @@ import (
 // CurrentTask and interop.Call's no-yield guard are read from it.
 //
 // A coroutine is pushed when it is resumed and popped when it leaves the
-// stack, on the resuming goroutine, by Go code of the engine's own:
+// stack, by Go code of the engine's own:
 //
-//   - native engine: pushed by run's first step (amd64, where enter calls
-//     run on every resume) or by enter (arm64); popped as the last step of
-//     yieldPrepare (nothing of the coroutine runs between it and the
-//     switch), or by run when its body ends or cannot be resumed
-//     (bodyEnded, run's NoStack path), runtime.Goexit included;
+//   - native engine: on the resuming goroutine, pushed by run's first step
+//     (amd64, where enter calls run on every resume) or by enter (arm64);
+//     popped as the last step of yieldPrepare (nothing of the coroutine
+//     runs between it and the switch), or by run when its body ends or
+//     cannot be resumed (bodyEnded, run's NoStack path), runtime.Goexit
+//     included;
 //   - portable engine: the body's own goroutine records its coroutine
 //     (startedHere, until leftHere), so that code in the body finds it.
-//     The resumer only links the parent around the switch (linkParent,
-//     unlinkParent, by portableResume, or by the body's goroutine as it
-//     exits through runtime.Goexit, which the resumer then follows without
-//     returning): its own record would be read by nothing, as it runs
-//     nothing until the switch returns, so it stays as it is.
+//     The resumer only links the parent around the switch (linkParent and
+//     unlinkParent, by portableResume; when the body exits through
+//     runtime.Goexit, which the resumer follows without returning, its
+//     goroutine unlinks instead): nothing reads the resumer's own record
+//     while it waits in the switch, so it is left as it is.
 
 // goroutine is what the engine records of one goroutine.
 type goroutine struct {
