@@ -33,7 +33,9 @@ type portable struct {
 	host *hostMove
 	// woke is how many cgo callbacks the body's goroutine was inside of
 	// when it last woke (callbackDepth): a yield from deeper is a yield
-	// from inside a callback the body made.
+	// from inside a callback the body made. The resumer records it, as
+	// the body's goroutine takes over its thread lock and with it that
+	// count.
 	woke uint32
 }
 
@@ -55,8 +57,6 @@ func portableResume(n *native) {
 	}
 	s := lockOf()
 	recordState(p.coro, s)
-	// The body's goroutine takes over this goroutine's thread lock, if
-	// any, and with it its callback depth.
 	p.woke = s.internal
 	// If the body calls runtime.Goexit, next propagates it to this
 	// goroutine, as the contract asks, and does not return: the body's
@@ -108,6 +108,9 @@ func (p *portable) handBack(n *native, returned *bool) {
 	syncLock(p.coro)
 }
 
+// portableSuspend switches back to the resumer, unless the coroutine is
+// being closed, once the yield has passed the checks the native engine
+// makes too (its goroutine, cgo callbacks and, in strict mode, the rest).
 func portableSuspend(n *native) {
 	n.checkYield()
 	if !n.closing {
