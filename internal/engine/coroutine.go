@@ -354,31 +354,6 @@ func (c *Coroutine) Release() {
 	atomic.StoreUint32(&c.n.phase, uint32(Suspended))
 }
 
-// portableResume and portableSuspend are the portable engine's side of
-// enter and yieldSwitch, which branch to them for a coroutine that has
-// portable state.
-func portableResume(n *native) {
-	c := coroutineOf(n)
-	n.push()
-	resumed := n.portState().resume(c) // pops if the body exits the goroutine
-	n.pop()
-	switch {
-	case !resumed:
-		n.outcome = NoStack // still held: the caller releases it
-	case atomic.LoadUint32(&n.phase) != uint32(Finished):
-		n.outcome = Yielded // still held: the caller releases it
-	}
-}
-
-func portableSuspend(n *native) {
-	c := coroutineOf(n)
-	n.checkYield()
-	if !c.n.closing {
-		c.n.portState().suspend(c)
-	}
-	yieldClosing(n)
-}
-
 // yieldClosing is called by a yield that finds its coroutine being closed,
 // at the yield or when resumed: YieldOrUnwind unwinds the body here, Yield
 // returns closing to its caller.

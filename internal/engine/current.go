@@ -14,17 +14,21 @@ import (
 // CurrentTask and interop.Call's no-yield guard are read from it.
 //
 // A coroutine is pushed when it is resumed and popped when it leaves the
-// stack, on the resuming goroutine, by Go code of the engine's own:
+// stack, by Go code of the engine's own:
 //
-//   - native engine: pushed by run's first step (amd64, where enter calls
-//     run on every resume) or by enter (arm64); popped as the last step of
-//     yieldPrepare (nothing of the coroutine runs between it and the
-//     switch), or by run when its body ends or cannot be resumed
-//     (bodyEnded, run's NoStack path), runtime.Goexit included;
-//   - portable engine: pushed and popped around the switch by
-//     portableResume, on the resumer, and by portable.resume when the body
-//     exits the goroutine; the body's own goroutine records its coroutine
-//     too (startedHere, until leftHere), so that code in the body finds it.
+//   - native engine: on the resuming goroutine, pushed by run's first step
+//     (amd64, where enter calls run on every resume) or by enter (arm64);
+//     popped as the last step of yieldPrepare (nothing of the coroutine
+//     runs between it and the switch), or by run when its body ends or
+//     cannot be resumed (bodyEnded, run's NoStack path), runtime.Goexit
+//     included;
+//   - portable engine: the body's own goroutine records its coroutine
+//     (startedHere, until leftHere), so that code in the body finds it.
+//     The resumer only links the parent around the switch (linkParent and
+//     unlinkParent, by portableResume; when the body exits through
+//     runtime.Goexit, which the resumer follows without returning, its
+//     goroutine unlinks instead): nothing reads the resumer's own record
+//     while it waits in the switch, so it is left as it is.
 
 // goroutine is what the engine records of one goroutine.
 type goroutine struct {
@@ -64,9 +68,29 @@ func (n *native) popFrom(g *goroutine) {
 	n.parent = nil
 }
 
+// linkParent is push for a portable resume: the coroutine current on the
+// calling goroutine becomes n's parent, Normal while n runs, and the
+// goroutine's record stays as it is (see above).
+func (n *native) linkParent() {
+	p := goroutines.Get().current.Load()
+	n.parent = p
+	if p != nil {
+		atomic.StoreUint32(&p.phase, uint32(Normal))
+	}
+}
+
+// unlinkParent undoes linkParent once n has yielded or ended (or was not
+// resumed).
+func (n *native) unlinkParent() {
+	if p := n.parent; p != nil {
+		atomic.StoreUint32(&p.phase, uint32(Running))
+	}
+	n.parent = nil
+}
+
 // popNative pops n (pop) on the native engine, where the engine's code
 // that calls it runs on the resumer's goroutine; on the portable engine
-// portableResume pops.
+// portableResume unlinks the parent.
 func (n *native) popNative() {
 	if !n.portable {
 		n.pop()

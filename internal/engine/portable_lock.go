@@ -21,7 +21,7 @@
 // into the coro (syncLock): the check then always passes and the runtime's
 // hand-off does the rest. The only reader of those fields is that check.
 // The fast path, an unlocked switcher and a coro that records nothing, is
-// one call of runtime.lockedOSThread and a load.
+// one call of runtime.lockedOSThread and a few loads.
 //
 // A yield from inside a cgo callback made by the body is refused instead:
 // the C frames below the callback live on the thread's system stack, which
@@ -112,6 +112,11 @@ func currentLock() lockState {
 	if !lockedOSThread() {
 		return lockState{}
 	}
+	return lockedState()
+}
+
+// lockedState is currentLock for a goroutine known to be locked.
+func lockedState() lockState {
 	mp := getm()
 	return lockState{
 		mp:       mp,
@@ -120,25 +125,37 @@ func currentLock() lockState {
 	}
 }
 
+// lockOf is currentLock once the mirror is in use, and the zero value
+// otherwise: what syncLock records, whose internal count is callbackDepth.
+// The portable engine's switches read it once for both.
+func lockOf() lockState {
+	if !lockMirror || !lockedOSThread() {
+		return lockState{}
+	}
+	return lockedState()
+}
+
 // syncLock makes the coro record the calling goroutine's lock state, so
 // that the switch it is about to make passes the runtime's check (see the
 // file comment). Nothing between it and the switch may lock or unlock the
 // thread.
-func syncLock(c *runtimeCoro) {
+func syncLock(c *runtimeCoro) { recordState(c, lockOf()) }
+
+// recordState is syncLock given the lock state lockOf returned, with
+// nothing that locks or unlocks the thread since.
+func recordState(c *runtimeCoro, s lockState) {
 	if lockMirror {
-		recordLock(c)
+		setLock(c, s)
 	}
 }
 
-// recordLock is syncLock once the mirror is known to be right.
-func recordLock(c *runtimeCoro) {
-	if !lockedOSThread() {
-		if c.mp != nil {
-			c.mp, c.lockedExt, c.lockedInt = nil, 0, 0
-		}
-		return
-	}
-	s := currentLock()
+// recordLock is syncLock without the mirror check, for the probe.
+func recordLock(c *runtimeCoro) { setLock(c, currentLock()) }
+
+// setLock writes s into the coro, unless it is recorded already (a coro
+// that records no lock has zero counts: newcoro and setLock write all
+// three fields together).
+func setLock(c *runtimeCoro, s lockState) {
 	if c.mp != s.mp || c.lockedExt != s.ext || c.lockedInt != s.internal {
 		c.mp, c.lockedExt, c.lockedInt = s.mp, s.ext, s.internal
 	}
@@ -147,12 +164,7 @@ func recordLock(c *runtimeCoro) {
 // callbackDepth is the calling goroutine's internal lock count: how many
 // cgo callbacks (and debugger calls, and package initializations) it is
 // inside of; 0 if it is not locked, or if the mirror is not in use.
-func callbackDepth() uint32 {
-	if !lockMirror || !lockedOSThread() {
-		return 0
-	}
-	return currentLock().internal
-}
+func callbackDepth() uint32 { return lockOf().internal }
 
 // lockMirror is set once probeLocks has passed, before the first portable
 // coroutine is set up (portableLocks); read-only afterwards.

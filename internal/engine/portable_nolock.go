@@ -15,7 +15,14 @@ type runtimeCoro struct{}
 
 func coroOf(func() (struct{}, bool)) *runtimeCoro { return nil }
 
+// lockState is always the zero value: no lock is followed.
+type lockState struct{ internal uint32 }
+
+func lockOf() lockState { return lockState{} }
+
 func syncLock(*runtimeCoro) {}
+
+func recordState(*runtimeCoro, lockState) {}
 
 func callbackDepth() uint32 { return 0 }
 
