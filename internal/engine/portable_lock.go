@@ -126,8 +126,10 @@ func lockedState() lockState {
 }
 
 // lockOf is currentLock once the mirror is in use, and the zero value
-// otherwise: what syncLock records, whose internal count is callbackDepth.
-// The portable engine's switches read it once for both.
+// otherwise: what syncLock records. Its internal count is the callback
+// depth: how many cgo callbacks (and debugger calls, and package
+// initializations) the goroutine is inside of. The portable engine's
+// switches read it once for both.
 func lockOf() lockState {
 	if !lockMirror || !lockedOSThread() {
 		return lockState{}
@@ -160,11 +162,6 @@ func setLock(c *runtimeCoro, s lockState) {
 		c.mp, c.lockedExt, c.lockedInt = s.mp, s.ext, s.internal
 	}
 }
-
-// callbackDepth is the calling goroutine's internal lock count: how many
-// cgo callbacks (and debugger calls, and package initializations) it is
-// inside of; 0 if it is not locked, or if the mirror is not in use.
-func callbackDepth() uint32 { return lockOf().internal }
 
 // lockMirror is set once probeLocks has passed, before the first portable
 // coroutine is set up (portableLocks); read-only afterwards.

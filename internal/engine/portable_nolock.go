@@ -24,8 +24,6 @@ func syncLock(*runtimeCoro) {}
 
 func recordState(*runtimeCoro, lockState) {}
 
-func callbackDepth() uint32 { return 0 }
-
 func portableLocks() error {
 	if runtime.GOARCH == "wasm" {
 		return nil
