@@ -450,7 +450,7 @@ func (c *Coroutine) closeAcquired() (Outcome, *Panic) {
 // frames (its image) on the native engine; 0 on the portable engine, or
 // before the first yield.
 func (c *Coroutine) ImageSize() int {
-	if p := c.n.portState(); p != nil && p.host == nil {
+	if c.n.runsPortable() {
 		return 0
 	}
 	return int(c.n.size)
@@ -462,12 +462,19 @@ func (c *Coroutine) Footprint() int {
 	n := int(unsafe.Sizeof(*c))
 	if p := c.n.portState(); p != nil {
 		n += p.footprint()
-		if p.host == nil {
-			return n
-		}
-		// Moving to a host (native_host.go): the image is still saved.
 	}
-	return n + c.n.footprint()
+	if !c.n.runsPortable() {
+		n += c.n.footprint() // native, or moving to a host: the image is saved
+	}
+	return n
+}
+
+// runsPortable reports whether the coroutine runs on the portable engine:
+// it has portable state and is not moving to it from a saved native image
+// (native_host.go), which Frames, ImageSize and Footprint still read.
+func (n *native) runsPortable() bool {
+	p := n.portState()
+	return p != nil && p.host == nil
 }
 
 // run is the bottom frame of every coroutine. The native engine's

@@ -32,10 +32,10 @@ type portable struct {
 	// not yet been resumed on its goroutine (native_host.go).
 	host *hostMove
 	// woke is how many cgo callbacks the body's goroutine was inside of
-	// when it last woke (lockOf's internal count): a yield from deeper is a yield
-	// from inside a callback the body made. The resumer records it, as
-	// the body's goroutine takes over its thread lock and with it that
-	// count.
+	// when it last woke (lockOf's internal count): a yield from deeper is
+	// a yield from inside a callback the body made. The resumer records
+	// it, as the body's goroutine takes over its thread lock and with it
+	// that count.
 	woke uint32
 }
 

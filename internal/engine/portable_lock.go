@@ -115,7 +115,8 @@ func currentLock() lockState {
 	return lockedState()
 }
 
-// lockedState is currentLock for a goroutine known to be locked.
+// lockedState is currentLock for a goroutine known to be locked (out of
+// line, so that lockOf's unlocked fast path is inlined into the switches).
 func lockedState() lockState {
 	mp := getm()
 	return lockState{

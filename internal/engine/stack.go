@@ -40,8 +40,8 @@ func (c *Coroutine) AppendCallers(buf []uintptr) ([]uintptr, bool) {
 		return nil, false
 	}
 	var pcs []uintptr
-	if p := c.n.portState(); p != nil && p.host == nil {
-		pcs = append(buf[:0], p.callers()...)
+	if c.n.runsPortable() {
+		pcs = append(buf[:0], c.n.portState().callers()...)
 	} else {
 		pcs = c.n.appendCallers(buf[:0])
 	}
